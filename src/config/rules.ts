@@ -1,0 +1,51 @@
+// Phase 3: rules that span several fields (TLS pairs, a web process for nginx, valid cron expressions…).
+import cron from 'node-cron';
+import { PROCESS_NAME } from './procfile.js';
+import { problem, type Problem } from './problems.js';
+import type { RawConfig } from './schema.js';
+import type { Config } from './types.js';
+
+const SERVER_NAME = /^(?:_|\*\.[a-z0-9.-]+|[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?|~[^\s;{}'"`$\\]+)$/i;
+
+export function crossFieldProblems(config: Config, raw: RawConfig): Problem[] {
+  const problems: Problem[] = [];
+  const tls = raw.nginx.tls;
+  if (tls !== undefined && (tls.certificate === undefined) !== (tls.key === undefined)) {
+    problems.push(problem(tls.certificate === undefined ? 'nginx.tls.certificate' : 'nginx.tls.key', 'is required when the other TLS file is set', 'give both nginx.tls.certificate and nginx.tls.key, or neither'));
+  }
+  if (tls !== undefined && tls.certificate === undefined && tls.key === undefined) {
+    problems.push(problem('nginx.tls', 'needs certificate and key', 'remove nginx.tls for plain HTTP, or give the paths of the certificate and key on the box'));
+  }
+  if (config.nginx.tls !== undefined && config.nginx.tls.listen.port === config.nginx.listen.port) {
+    problems.push(problem('nginx.tls.listen', `uses the same port as nginx.listen (${config.nginx.listen.port})`, 'HTTP and HTTPS need different ports, usually 80 and 443'));
+  }
+  raw.nginx.server_names.forEach((name, i) => {
+    if (!SERVER_NAME.test(name)) problems.push(problem(`nginx.server_names[${i}]`, `"${name}" is not a valid server name`, 'use a host name such as shop.example.com, a wildcard such as *.example.com, or _ for any'));
+  });
+  if (raw.processes !== undefined) {
+    for (const name of Object.keys(raw.processes)) {
+      if (!PROCESS_NAME.test(name)) problems.push(problem(`processes.${name}`, `"${name}" is not a valid process type name`, 'use lower-case letters, digits, "-" and "_", starting with a letter'));
+    }
+  }
+  const processSource = raw.processes === undefined ? 'procfile' : 'processes';
+  if (Object.keys(config.processes).length > 0 && config.processes['web'] === undefined) {
+    problems.push(problem(processSource, 'there is no "web" process type, so nginx has nothing to send requests to', 'add a line such as "web: bin/server" (it listens on $MONO_LISTEN)'));
+  }
+  for (const [job, expression] of Object.entries(config.schedules)) {
+    if (!cron.validate(expression)) problems.push(problem(`schedules.${job}`, `"${expression}" is not a valid cron expression`, 'use five fields: minute hour day-of-month month day-of-week, for example "0 3 * * *"'));
+  }
+  const offsite = config.backups.offsite;
+  if (offsite !== undefined && offsite.target.host === config.target.host && offsite.target.port === config.target.port) {
+    problems.push(problem('backups.offsite.host', 'is the app box itself', 'an offsite copy must live on another machine, or it is lost with the box'));
+  }
+  for (const [job] of Object.entries(config.notifications.ping)) {
+    if (!['backup', 'restore_test', 'prune', 'health', 'disk'].includes(job)) {
+      problems.push(problem(`notifications.ping.${job}`, 'is not a job mono runs', 'ping URLs can be set for: backup, restore_test, prune, health, disk'));
+    }
+  }
+  for (const [path, value] of [['notifications.webhook', config.notifications.webhook], ...Object.entries(config.notifications.ping).map(([k, v]) => [`notifications.ping.${k}`, v] as const)] as const) {
+    if (value !== undefined && value.reveal() !== '' && !/^https?:\/\/[^\s]+$/.test(value.reveal())) problems.push(problem(path, 'is not an http(s) URL', 'for example: https://hc-ping.com/<uuid>'));
+  }
+  if (config.user === 'root') problems.push(problem('user', 'the app must not run as root', 'pick an unprivileged name; mono setup creates the user'));
+  return problems;
+}

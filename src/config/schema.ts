@@ -1,0 +1,125 @@
+// The shape of mono.yml, written once: validation, defaults and the generated JSON Schema all come from here.
+import { z } from 'zod';
+import { parseTarget } from '../ssh/target.js';
+
+const DURATION = /^\d+(?:\.\d+)?\s*(?:ms|s|m|h|d)$/;
+export const duration = z
+  .union([z.number().nonnegative(), z.string().regex(DURATION, { error: 'expected a duration such as 30s, 10m, 2h or 7d' })])
+  .meta({ description: 'A duration: a number of seconds, or a string such as "30s", "10m", "2h", "7d".' });
+
+const absolutePath = z.string().regex(/^\/[^\s;{}'"`$\\]*$/, { error: 'expected an absolute path on the box without spaces, quotes or ; { } $ \\' });
+const localPath = z.string().min(1, { error: 'expected a path' });
+const cron = z.string().meta({ description: 'A cron expression (5 or 6 fields), checked with node-cron.' });
+const secretUrl = z.string().meta({ description: 'A URL. Treated as a secret: `mono config` shows it as [redacted]. Write "$NAME" to read it from the environment.' });
+
+const processName = /^[a-z][a-z0-9_-]{0,30}$/;
+
+const sshTarget = z.string().superRefine((value, ctx) => {
+  const parsed = parseTarget(value);
+  if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', message: parsed });
+});
+
+export const LISTEN = /^(?:(\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-fA-F:]+\]|\*):)?(\d{1,5})$/;
+const listenAddress = z.union([z.int(), z.string()]).superRefine((value, ctx) => {
+  const match = LISTEN.exec(String(value));
+  const port = Number(match?.[2]);
+  if (match === null || !(port >= 1 && port <= 65535)) ctx.addIssue({ code: 'custom', message: `expected a port (1-65535) or address:port, got "${String(value)}"` });
+});
+
+const retention = z.strictObject({
+  hourly: z.int().nonnegative().default(0),
+  daily: z.int().nonnegative().default(7),
+  weekly: z.int().nonnegative().default(4),
+  monthly: z.int().nonnegative().default(6),
+  min_verified: z.int().min(1, { error: 'must keep at least 1 verified backup' }).default(2).meta({ description: 'Never prune below this many verified backups.' }),
+});
+
+export const configSchema = z
+  .strictObject({
+    app: z.string().regex(/^[a-z][a-z0-9-]{0,30}$/, { error: 'expected a short lower-case name: letters, digits and "-", starting with a letter (at most 31 characters)' }).meta({ description: 'The app name. It names the Unix user, the folders, the systemd units and the nginx site.' }),
+    host: sshTarget.meta({ description: 'How mono reaches the box for `mono setup`: user@host[:port]. The user is root or a sudo user.' }),
+    user: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, { error: 'expected a Unix user name (lower case, at most 32 characters)' }).optional().meta({ description: 'The deploy user that owns and runs the app. Deploys log in as this user. Default: the app name.' }),
+    root: absolutePath.optional().meta({ description: 'Where the app lives on the box. Default: /srv/<app>.' }),
+    ssh: z
+      .strictObject({
+        identity: localPath.optional().meta({ description: 'Private key file to log in with. Default: the keys in ssh-agent.' }),
+        known_hosts: localPath.optional().meta({ description: 'A project known_hosts file, read in addition to ~/.ssh/known_hosts. `mono trust` writes here when set.' }),
+        authorized_keys: z.array(localPath).optional().meta({ description: 'Public key files installed for the deploy user. Default: <identity>.pub.' }),
+        connect_timeout: duration.default('10s'),
+        command_timeout: duration.default('10m'),
+      })
+      .default({ connect_timeout: '10s', command_timeout: '10m' }),
+    procfile: localPath.default('Procfile').meta({ description: 'The Procfile that lists the process types, relative to mono.yml.' }),
+    processes: z.record(z.string(), z.string().min(1)).optional().meta({ description: 'Process types, Procfile style (name: command). Overrides the Procfile when given.' }),
+    health: z
+      .strictObject({
+        path: z.string().regex(/^\/[A-Za-z0-9._~!$&'()*+,;=:@%/?-]*$/, { error: 'expected a URL path starting with /' }).default('/up'),
+        timeout: duration.default('60s'),
+      })
+      .default({ path: '/up', timeout: '60s' }),
+    handover: z
+      .strictObject({
+        drain_timeout: duration.default('30m').meta({ description: 'How long an old version may take to finish its requests and jobs. Nothing is killed before it ends.' }),
+      })
+      .default({ drain_timeout: '30m' }),
+    nginx: z
+      .strictObject({
+        server_names: z.array(z.string()).min(1, { error: 'list at least one server name' }).default(['_']),
+        listen: listenAddress.default(80).meta({ description: 'Port, or address:port, for plain HTTP.' }),
+        tls: z
+          .strictObject({
+            certificate: absolutePath.optional(),
+            key: absolutePath.optional(),
+            listen: listenAddress.default(443),
+          })
+          .optional(),
+        client_max_body_size: z.string().regex(/^\d+[kmg]?$/i, { error: 'expected a size such as 10m' }).default('10m'),
+      })
+      .default({ server_names: ['_'], listen: 80, client_max_body_size: '10m' }),
+    env_file: localPath.optional().meta({ description: 'Local env file uploaded to shared/.env (0600). Never printed.' }),
+    shared: z.array(z.string()).default([]).meta({ description: 'Paths persisted across releases, linked from shared/.' }),
+    databases: z
+      .array(
+        z.strictObject({
+          name: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, { error: 'expected a PostgreSQL database name (lower case letters, digits, _)' }),
+          user: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/).optional(),
+          host: z.string().optional().meta({ description: 'Default: the local unix socket.' }),
+          port: z.int().min(1).max(65535).default(5432),
+        }),
+      )
+      .default([]),
+    backups: z
+      .strictObject({
+        dir: absolutePath.optional().meta({ description: 'Default: /var/backups/<app>.' }),
+        max_data_loss: duration.default('24h').meta({ description: 'The newest backup may not be older than this.' }),
+        encrypt: z.strictObject({ recipients: z.array(z.string().regex(/^age1[0-9a-z]{20,}$/, { error: 'expected an age public key (age1…)' })).min(1) }).optional(),
+        offsite: z
+          .strictObject({
+            host: sshTarget.meta({ description: 'user@host[:port] of the offsite backup host.' }),
+            path: absolutePath,
+            known_hosts: localPath.optional(),
+          })
+          .optional(),
+        retention: z.strictObject({ local: retention.optional(), offsite: retention.optional() }).optional(),
+      })
+      .optional(),
+    schedules: z
+      .strictObject({
+        backup: cron.optional(),
+        restore_test: cron.optional(),
+        prune: cron.optional(),
+        health: cron.optional(),
+        disk: cron.optional(),
+      })
+      .default({}),
+    notifications: z
+      .strictObject({
+        webhook: secretUrl.optional(),
+        ping: z.record(z.string(), secretUrl).optional().meta({ description: 'Healthchecks-style ping URLs by job name (backup, restore_test, …).' }),
+      })
+      .default({}),
+  })
+  .meta({ title: 'mono.yml', description: 'Configuration of mono, the one-box deploy, backup and maintenance toolkit.' });
+
+export type RawConfig = z.output<typeof configSchema>;
+export { processName };

@@ -1,0 +1,64 @@
+// The resolved config that the rest of mono reads: defaults applied, paths absolute, durations in ms, secrets wrapped.
+import type { Secret } from '../log/secret.js';
+import type { SshTarget } from '../ssh/target.js';
+
+export interface ListenAddress {
+  readonly address?: string;
+  readonly port: number;
+}
+
+export interface Retention {
+  readonly hourly: number;
+  readonly daily: number;
+  readonly weekly: number;
+  readonly monthly: number;
+  readonly min_verified: number;
+}
+
+export interface Config {
+  /** Absolute path of mono.yml, and its folder (relative paths in the file are resolved against it). */
+  readonly file: string;
+  readonly dir: string;
+  readonly app: string;
+  readonly user: string;
+  readonly root: string;
+  /** The login used by `mono setup` (root or a sudo user). */
+  readonly target: SshTarget;
+  readonly ssh: {
+    readonly identity?: string;
+    readonly projectKnownHosts?: string;
+    /** Every known_hosts file consulted, project file first. */
+    readonly knownHostsFiles: readonly string[];
+    readonly authorizedKeys: readonly string[];
+    readonly connectTimeoutMs: number;
+    readonly commandTimeoutMs: number;
+  };
+  /** Process types in Procfile order; "release" is a one-off step, not a unit. */
+  readonly processes: Readonly<Record<string, string>>;
+  readonly processSource: string;
+  readonly health: { readonly path: string; readonly timeoutMs: number };
+  readonly handover: { readonly drainTimeoutMs: number };
+  readonly nginx: {
+    readonly serverNames: readonly string[];
+    readonly listen: ListenAddress;
+    readonly tls?: { readonly certificate: string; readonly key: string; readonly listen: ListenAddress };
+    readonly clientMaxBodySize: string;
+  };
+  readonly envFile?: string;
+  readonly shared: readonly string[];
+  readonly databases: readonly { readonly name: string; readonly user: string; readonly host?: string; readonly port: number }[];
+  readonly backups: {
+    readonly dir: string;
+    readonly maxDataLossMs: number;
+    readonly encryptRecipients: readonly string[];
+    readonly offsite?: { readonly target: SshTarget; readonly path: string; readonly knownHostsFiles: readonly string[] };
+    readonly retention: { readonly local: Retention; readonly offsite: Retention };
+  };
+  readonly schedules: Readonly<Record<string, string>>;
+  readonly notifications: { readonly webhook?: Secret; readonly ping: Readonly<Record<string, Secret>> };
+}
+
+/** Process types that run as long-lived systemd units (everything but the one-off "release"). */
+export function serviceProcesses(config: Pick<Config, 'processes'>): string[] {
+  return Object.keys(config.processes).filter((name) => name !== 'release');
+}

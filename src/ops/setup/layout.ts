@@ -1,0 +1,61 @@
+// Where everything lives on the box (DESIGN.md §3), derived from the config in one place.
+import type { Config } from '../../config/types.js';
+
+export const NGINX_GROUP = 'www-data';
+export const AGENT_DIR = '/usr/local/lib/mono';
+export const AGENT_BUNDLE = `${AGENT_DIR}/mono.mjs`;
+export const AGENT_BIN = '/usr/local/bin/mono';
+export const STAGING_DIR = '/var/lib/mono/staging';
+
+export interface Layout {
+  readonly root: string;
+  readonly releases: string;
+  readonly shared: string;
+  readonly envFile: string;
+  readonly monoDir: string;
+  readonly store: string;
+  readonly handover: string;
+  readonly instances: string;
+  readonly auditLog: string;
+  readonly sshDir: string;
+  readonly authorizedKeys: string;
+  readonly runDir: string;
+  readonly backups: string;
+  readonly privHelper: string;
+  readonly sudoers: string;
+  readonly tmpfiles: string;
+  readonly nginxSite: string;
+  readonly nginxSiteLink: string;
+  readonly nginxIncludeDir: string;
+  readonly nginxProxy: string;
+  readonly staging: string;
+  unit(process: string): string;
+}
+
+export function layoutOf(config: Pick<Config, 'app' | 'root' | 'backups'>): Layout {
+  const { app, root } = config;
+  return {
+    root,
+    releases: `${root}/releases`,
+    shared: `${root}/shared`,
+    envFile: `${root}/shared/.env`,
+    monoDir: `${root}/.mono`,
+    store: `${root}/.mono/store`,
+    handover: `${root}/.mono/handover`,
+    instances: `${root}/.mono/instances`,
+    auditLog: `${root}/.mono/audit.log`,
+    sshDir: `${root}/.ssh`,
+    authorizedKeys: `${root}/.ssh/authorized_keys`,
+    runDir: `/run/${app}`,
+    backups: config.backups.dir,
+    privHelper: `${AGENT_DIR}/priv-${app}`,
+    sudoers: `/etc/sudoers.d/mono-${app}`,
+    tmpfiles: `/etc/tmpfiles.d/mono-${app}.conf`,
+    nginxSite: `/etc/nginx/sites-available/${app}.conf`,
+    nginxSiteLink: `/etc/nginx/sites-enabled/${app}.conf`,
+    nginxIncludeDir: `/etc/nginx/mono/${app}`,
+    nginxProxy: `/etc/nginx/mono/${app}/proxy.conf`,
+    staging: `${STAGING_DIR}/${app}`,
+    unit: (process: string) => `/etc/systemd/system/${app}-${process}@.service`,
+  };
+}

@@ -1,0 +1,176 @@
+// The setup plan as data: the ordered steps that turn a fresh Debian/Ubuntu box into a ready one.
+import { symlink, readLink, removeFile } from '../../commands/files.js';
+import { daemonReload, nginxReload, nginxTest, systemdVerify, visudoCheck } from '../../commands/system.js';
+import { probe } from '../../commands/cmd.js';
+import type { Config } from '../../config/types.js';
+import { needs, ok, type Step } from '../../plan/step.js';
+import type { BoxFacts } from './facts.js';
+import { AGENT_BIN, AGENT_BUNDLE, AGENT_DIR, layoutOf, NGINX_GROUP, STAGING_DIR } from './layout.js';
+import { managedFileStep } from './managed-file.js';
+import type { RenderedSetupFiles } from './render-files.js';
+import { agentRunsStep, envFileStep, foldersStep, packageNeeds, packagesStep, runtimeDirStep, userStep } from './system-steps.js';
+
+export interface SetupInputs {
+  readonly config: Config;
+  readonly facts: BoxFacts;
+  readonly files: RenderedSetupFiles;
+  readonly agentBundle: Buffer;
+  readonly version: string;
+  /** Public keys (OpenSSH lines) that may log in as the deploy user. */
+  readonly authorizedKeys: readonly string[];
+}
+
+export const AGENT_WRAPPER = `#!/bin/sh\n# Managed by mono: runs the mono agent with the system Node.js.\nexec node ${AGENT_BUNDLE} "$@"\n`;
+
+function symlinkStep(id: string, describe: string, target: string, path: string, afterChange: Step['apply'] | undefined): Step {
+  return {
+    id,
+    describe,
+    async check(t) {
+      const out = await t.run(readLink(path));
+      return out.code === 0 && out.stdout.trim() === target ? ok : needs(out.code === 0 ? `points to ${out.stdout.trim()}` : 'missing');
+    },
+    async apply(t) {
+      await t.run(symlink(target, path));
+      await afterChange?.(t);
+    },
+  };
+}
+
+export function buildSetupPlan(inputs: SetupInputs): Step[] {
+  const { config, facts, files } = inputs;
+  const L = layoutOf(config);
+  const u = config.user;
+  const root = (path: string, mode: string) => ({ path, mode, owner: 'root', group: 'root' });
+  const app = (path: string, mode: string) => ({ path, mode, owner: u, group: u });
+  const stagingDir = L.staging;
+  const nginxCheckAndReload = { validateInstalled: nginxTest(), validationName: 'nginx -t', afterChange: [nginxReload()] };
+
+  const steps: Step[] = [
+    packagesStep(packageNeeds(facts, { age: config.backups.encryptRecipients.length > 0 })),
+    userStep(u, L.root),
+    foldersStep([
+      app(L.root, '0750'),
+      app(L.releases, '0750'),
+      app(L.shared, '0750'),
+      app(L.monoDir, '0750'),
+      app(L.store, '0750'),
+      app(L.handover, '0750'),
+      app(L.instances, '0750'),
+      app(L.sshDir, '0700'),
+      app(L.backups, '0700'),
+      root(AGENT_DIR, '0755'),
+      root('/var/lib/mono', '0700'),
+      root(STAGING_DIR, '0700'),
+      root(stagingDir, '0700'),
+      root('/etc/nginx/mono', '0755'),
+      root(L.nginxIncludeDir, '0755'),
+    ]),
+    envFileStep(L.envFile, u),
+  ];
+
+  if (inputs.authorizedKeys.length > 0) {
+    steps.push(
+      managedFileStep({
+        id: 'authorized-keys',
+        describe: `SSH keys that may log in as ${u} (${inputs.authorizedKeys.length})`,
+        path: L.authorizedKeys,
+        content: inputs.authorizedKeys.map((k) => k.trim()).join('\n') + '\n',
+        mode: '0600',
+        owner: u,
+        group: u,
+        stagingDir,
+      }),
+    );
+  }
+
+  steps.push(
+    managedFileStep({ id: 'tmpfiles', describe: `boot-time rule for ${L.runDir}`, path: L.tmpfiles, content: files.tmpfiles.content, mode: '0644', owner: 'root', group: 'root', stagingDir }),
+    runtimeDirStep(L.tmpfiles, { path: L.runDir, mode: '2750', owner: u, group: NGINX_GROUP }),
+    managedFileStep({
+      id: 'agent',
+      describe: `mono agent ${inputs.version} (${AGENT_BUNDLE})`,
+      path: AGENT_BUNDLE,
+      content: inputs.agentBundle,
+      mode: '0644',
+      owner: 'root',
+      group: 'root',
+      stagingDir,
+      validateStaged: (staged) => probe(['node', staged, '--version']),
+      validationName: "the box's Node.js",
+    }),
+    managedFileStep({ id: 'agent-bin', describe: `${AGENT_BIN} command`, path: AGENT_BIN, content: AGENT_WRAPPER, mode: '0755', owner: 'root', group: 'root', stagingDir }),
+    agentRunsStep(AGENT_BIN, inputs.version),
+    managedFileStep({
+      id: 'priv-helper',
+      describe: `privileged helper ${L.privHelper} (checks every argument)`,
+      path: L.privHelper,
+      content: files.privHelper.content,
+      mode: '0755',
+      owner: 'root',
+      group: 'root',
+      stagingDir,
+      validateStaged: (staged) => probe(['sh', '-n', staged]),
+      validationName: 'sh -n',
+    }),
+    managedFileStep({
+      id: 'sudoers',
+      describe: `sudo rule: ${u} may run only ${L.privHelper}`,
+      path: L.sudoers,
+      content: files.sudoers.content,
+      mode: '0440',
+      owner: 'root',
+      group: 'root',
+      stagingDir,
+      validateStaged: (staged) => visudoCheck(staged),
+      validationName: 'visudo -c',
+    }),
+    ...files.units.map((unit) =>
+      managedFileStep({
+        id: `unit-${unit.process}`,
+        describe: `systemd unit ${config.app}-${unit.process}@.service (hardened)`,
+        path: unit.path,
+        content: unit.content,
+        mode: '0644',
+        owner: 'root',
+        group: 'root',
+        stagingDir,
+        validateStaged: (staged) => systemdVerify(staged),
+        validationName: 'systemd-analyze verify',
+        afterChange: [daemonReload()],
+      }),
+    ),
+    managedFileStep({ id: 'nginx-proxy', describe: `nginx include ${L.nginxProxy}`, path: L.nginxProxy, content: files.nginxProxy.content, mode: '0644', owner: 'root', group: 'root', stagingDir, ...nginxCheckAndReload }),
+    managedFileStep({ id: 'nginx-site', describe: `nginx site ${L.nginxSite}`, path: L.nginxSite, content: files.nginxSite.content, mode: '0644', owner: 'root', group: 'root', stagingDir, ...nginxCheckAndReload }),
+    ...(config.nginx.serverNames.includes('_') ? [disableDefaultSite()] : []),
+    symlinkStep('nginx-enable', `nginx site enabled (${L.nginxSiteLink})`, L.nginxSite, L.nginxSiteLink, async (t) => {
+      try {
+        await t.run(nginxTest());
+      } catch (error) {
+        await t.run(removeFile(L.nginxSiteLink));
+        throw error;
+      }
+      await t.run(nginxReload());
+    }),
+  );
+
+  return steps;
+}
+
+/** The app claims default_server, so Debian's stock "Welcome to nginx" site must not be enabled beside it. */
+function disableDefaultSite(): Step {
+  const link = '/etc/nginx/sites-enabled/default';
+  return {
+    id: 'nginx-default-off',
+    describe: "Debian's default nginx site disabled (the app is the default server)",
+    async check(t) {
+      const out = await t.run(probe(['test', '-e', link], { okCodes: [0, 1] }));
+      return out.code === 1 ? ok : needs(`${link} is enabled`);
+    },
+    async apply(t) {
+      await t.run(removeFile(link));
+      await t.run(nginxTest());
+      await t.run(nginxReload());
+    },
+  };
+}

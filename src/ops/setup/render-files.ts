@@ -1,0 +1,70 @@
+// Renders every file mono setup installs from templates/ (the project's templates/ folder overrides mono's).
+import { serviceProcesses, type Config, type ListenAddress } from '../../config/types.js';
+import { readTemplate } from '../../templates/find.js';
+import { render, type TemplateValues } from '../../templates/render.js';
+import { layoutOf, NGINX_GROUP } from './layout.js';
+
+export interface RenderedFile {
+  readonly template: string;
+  readonly path: string;
+  readonly content: string;
+}
+
+export interface RenderedSetupFiles {
+  readonly units: readonly (RenderedFile & { readonly process: string })[];
+  readonly nginxSite: RenderedFile;
+  readonly nginxProxy: RenderedFile;
+  readonly sudoers: RenderedFile;
+  readonly privHelper: RenderedFile;
+  readonly tmpfiles: RenderedFile;
+}
+
+function listenText(l: ListenAddress): string {
+  return l.address === undefined ? String(l.port) : `${l.address}:${l.port}`;
+}
+
+function renderFile(template: string, path: string, values: TemplateValues, projectDir: string): RenderedFile {
+  const source = readTemplate(template, projectDir);
+  return { template, path, content: render(source.text, values, source.origin) };
+}
+
+export function renderSetupFiles(config: Config): RenderedSetupFiles {
+  const layout = layoutOf(config);
+  const base = { app: config.app, app_ident: config.app.replaceAll('-', '_'), user: config.user, root: config.root, nginx_group: NGINX_GROUP };
+  const units = serviceProcesses(config).map((process) => ({
+    process,
+    ...renderFile(
+      'systemd/process@.service',
+      layout.unit(process),
+      {
+        ...base,
+        process,
+        web: process === 'web',
+        start_timeout_s: Math.ceil(config.health.timeoutMs / 1000) + 30,
+        // The unit's stop timeout must cover the whole drain budget: nothing is killed before it ends.
+        drain_timeout_s: Math.ceil(config.handover.drainTimeoutMs / 1000) + 60,
+      },
+      config.dir,
+    ),
+  }));
+  const tls = config.nginx.tls;
+  const nginxValues: TemplateValues = {
+    ...base,
+    listen: listenText(config.nginx.listen),
+    server_names: config.nginx.serverNames.join(' '),
+    default_server: config.nginx.serverNames.includes('_'),
+    tls: tls !== undefined,
+    tls_listen: tls === undefined ? '' : listenText(tls.listen),
+    tls_certificate: tls?.certificate ?? '',
+    tls_key: tls?.key ?? '',
+    client_max_body_size: config.nginx.clientMaxBodySize,
+  };
+  return {
+    units,
+    nginxSite: renderFile('nginx/site.conf', layout.nginxSite, nginxValues, config.dir),
+    nginxProxy: renderFile('nginx/proxy.conf', layout.nginxProxy, nginxValues, config.dir),
+    sudoers: renderFile('sudo/sudoers', layout.sudoers, { ...base, helper: layout.privHelper }, config.dir),
+    privHelper: renderFile('sudo/priv.sh', layout.privHelper, { ...base, processes: serviceProcesses(config).join(' ') }, config.dir),
+    tmpfiles: renderFile('systemd/tmpfiles.conf', layout.tmpfiles, base, config.dir),
+  };
+}

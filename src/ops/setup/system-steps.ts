@@ -1,0 +1,142 @@
+// Setup steps that are not plain files: apt packages, the deploy user, folders, the env file, the agent check.
+import { ensureDir, ensureFile, pathsState } from '../../commands/files.js';
+import { addSystemUser, aptInstall, aptUpdate, disablePassword, getUser, packageStatus, passwordField, runAgentVersion, tmpfilesCreate } from '../../commands/system.js';
+import { MonoError } from '../../errors.js';
+import { needs, ok, type CheckResult, type Step } from '../../plan/step.js';
+import type { Transport } from '../../transport/transport.js';
+import { nodeMajor, type BoxFacts } from './facts.js';
+import { sameMode } from './managed-file.js';
+
+/** A package requirement: satisfied when any of the alternatives is installed; the first is installed otherwise. */
+export type PackageNeed = readonly [string, ...string[]];
+
+export function packageNeeds(facts: BoxFacts, extra: { age: boolean }): PackageNeed[] {
+  const pg = facts.pgServers.length > 0 ? facts.pgServers.map((v): PackageNeed => [`postgresql-client-${v}`]) : [['postgresql-client'] as PackageNeed];
+  return [['nginx', 'nginx-light', 'nginx-core', 'nginx-full', 'nginx-extras'], ['nodejs'], ['sudo'], ['zstd'], ['ca-certificates'], ['curl'], ...pg, ...(extra.age ? [['age'] as PackageNeed] : [])];
+}
+
+export function missingPackages(dpkgOutput: string, needs_: readonly PackageNeed[]): string[] {
+  const installed = new Set(
+    dpkgOutput
+      .split('\n')
+      .map((l) => l.trim().split(' '))
+      .filter(([, status]) => status === 'installed')
+      .map(([name]) => name),
+  );
+  return needs_.filter((alternatives) => !alternatives.some((p) => installed.has(p))).map((alternatives) => alternatives[0]);
+}
+
+export function packagesStep(wanted: readonly PackageNeed[]): Step {
+  const all = wanted.flat();
+  const missing = async (t: Transport): Promise<string[]> => missingPackages((await t.run(packageStatus(all))).stdout, wanted);
+  return {
+    id: 'packages',
+    describe: `packages: ${wanted.map((w) => w[0]).join(', ')}`,
+    async check(t) {
+      const m = await missing(t);
+      return m.length === 0 ? ok : needs(`missing ${m.join(', ')}`);
+    },
+    async apply(t) {
+      const m = await missing(t);
+      await t.run(aptUpdate(), { timeoutMs: 10 * 60_000 });
+      await t.run(aptInstall(m), { timeoutMs: 20 * 60_000 });
+    },
+  };
+}
+
+export function userStep(user: string, home: string): Step {
+  const state = async (t: Transport): Promise<CheckResult> => {
+    const passwd = (await t.run(getUser(user))).stdout.trim();
+    if (passwd === '') return needs(`user ${user} does not exist`);
+    const [, , , , , dir, shell] = passwd.split(':');
+    if (dir !== home) return needs(`home is ${dir ?? '?'}, want ${home}`);
+    if (shell !== '/bin/bash') return needs(`shell is ${shell ?? '?'}, want /bin/bash`);
+    const shadow = (await t.run(passwordField(user))).stdout.split(':')[1] ?? '';
+    if (shadow !== '*') return needs('account is locked or has a password');
+    return ok;
+  };
+  return {
+    id: 'user',
+    describe: `deploy user ${user} (home ${home}, SSH keys only)`,
+    check: state,
+    async apply(t) {
+      if ((await t.run(getUser(user))).stdout.trim() === '') await t.run(addSystemUser(user, home));
+      await t.run({ ...disablePassword(user), argv: ['usermod', '--home', home, '--shell', '/bin/bash', '--password', '*', user] });
+    },
+  };
+}
+
+export interface DirSpec {
+  readonly path: string;
+  readonly mode: string;
+  readonly owner: string;
+  readonly group: string;
+}
+
+export function foldersStep(dirs: readonly DirSpec[], id = 'folders', describe = 'folders and their owners'): Step {
+  const wrong = async (t: Transport): Promise<{ dir: DirSpec; why: string }[]> => {
+    const out = (await t.run(pathsState(dirs.map((d) => d.path)))).stdout;
+    const seen = new Map(out.split('\n').filter((l) => l.includes('\t')).map((l) => l.split('\t') as [string, string]));
+    return dirs.flatMap((dir) => {
+      const s = seen.get(dir.path);
+      if (s === undefined || s === 'missing') return [{ dir, why: `${dir.path} missing` }];
+      const [mode = '', owner, group, ...type] = s.split(' ');
+      if (type.join(' ') !== 'directory') return [{ dir, why: `${dir.path} is not a directory` }];
+      if (!sameMode(mode, dir.mode) || owner !== dir.owner || group !== dir.group) return [{ dir, why: `${dir.path} is ${mode} ${owner}:${group}` }];
+      return [];
+    });
+  };
+  return {
+    id,
+    describe,
+    async check(t) {
+      const w = await wrong(t);
+      return w.length === 0 ? ok : needs(w.map((x) => x.why).join('; '));
+    },
+    async apply(t) {
+      for (const { dir } of await wrong(t)) await t.run(ensureDir(dir.path, dir.mode, dir.owner, dir.group));
+    },
+  };
+}
+
+/** The env file must exist with mode 0600; its content belongs to deploys and is never read or printed here. */
+export function envFileStep(path: string, user: string): Step {
+  return {
+    id: 'env-file',
+    describe: `env file ${path} (0600, content untouched)`,
+    async check(t) {
+      const line = (await t.run(pathsState([path]))).stdout.trim().split('\t')[1] ?? 'missing';
+      if (line === 'missing') return needs('missing');
+      const [mode = '', owner, group] = line.split(' ');
+      return sameMode(mode, '0600') && owner === user && group === user ? ok : needs(`is ${mode} ${owner}:${group}`);
+    },
+    async apply(t) {
+      await t.run(ensureFile(path, '0600', user, user));
+    },
+  };
+}
+
+export function runtimeDirStep(tmpfilesPath: string, dir: DirSpec): Step {
+  const folders = foldersStep([dir], 'runtime-dir', `runtime folder ${dir.path} (recreated at boot by systemd-tmpfiles)`);
+  return { ...folders, apply: async (t) => void (await t.run(tmpfilesCreate(tmpfilesPath))) };
+}
+
+export function agentRunsStep(agentBin: string, version: string): Step {
+  const verdict = async (t: Transport): Promise<CheckResult> => {
+    const out = await t.run({ ...runAgentVersion(agentBin), okCodes: [0, 1, 126, 127] });
+    return out.code === 0 && out.stdout.trim() === version ? ok : needs(out.code === 0 ? `reports ${out.stdout.trim()}` : `fails: ${(out.stderr || out.stdout).trim().split('\n').at(-1) ?? ''}`);
+  };
+  return {
+    id: 'agent-runs',
+    describe: `the mono agent runs on the box's Node.js (mono --version = ${version})`,
+    check: verdict,
+    async apply(t) {
+      if (t.dryRun === true) return;
+      const node = (await t.run({ argv: ['node', '--version'], mutates: false, okCodes: [0, 127] })).stdout;
+      const major = nodeMajor(node);
+      throw new MonoError('PREREQ_MISSING', `the mono agent does not run on the box (node ${node.trim() || 'missing'})`, {
+        hint: major < 18 ? 'mono needs Node.js >= 18 on the box: use Debian 12+ or Ubuntu 24.04+, or install a newer nodejs package' : 'run mono setup --verbose and report the output',
+      });
+    },
+  };
+}

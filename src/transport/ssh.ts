@@ -1,0 +1,162 @@
+// Runs commands on the box over one node-ssh connection, with strict host-key checking and timeouts.
+import { readFileSync } from 'node:fs';
+import { Readable } from 'node:stream';
+import { NodeSSH } from 'node-ssh';
+import type { ClientChannel, ConnectConfig, ServerHostKeyAlgorithm } from 'ssh2';
+import { sudoArgv, type Cmd } from '../commands/cmd.js';
+import { CommandFailedError, MonoError } from '../errors.js';
+import { checkHostKey, hostKeyAlgorithms, loadKnownHosts } from '../ssh/host-keys.js';
+import { formatTarget, knownHostsName, type SshTarget } from '../ssh/target.js';
+import { quoteArg, toShellLine } from './quote.js';
+import { isOk, type ExecResult, type RunOptions, type Transport } from './transport.js';
+
+export interface SshOptions {
+  readonly target: SshTarget;
+  readonly identityFile?: string;
+  /** ssh-agent socket; defaults to $SSH_AUTH_SOCK. */
+  readonly agentSocket?: string;
+  readonly knownHostsFiles: readonly string[];
+  readonly connectTimeoutMs: number;
+  readonly commandTimeoutMs: number;
+}
+
+/** Remote commands run through `sh -c` so the login shell of the user (bash, dash, zsh…) does not matter. */
+export function remoteLine(argv: readonly string[]): string {
+  return `sh -c ${quoteArg(toShellLine(argv))}`;
+}
+
+export class SshTransport implements Transport {
+  readonly where: string;
+  readonly #ssh: NodeSSH;
+  readonly #options: SshOptions;
+  #closed = false;
+  #dropped: Error | undefined;
+
+  private constructor(ssh: NodeSSH, options: SshOptions) {
+    this.#ssh = ssh;
+    this.#options = options;
+    this.where = formatTarget(options.target);
+    ssh.connection?.on('close', () => {
+      if (!this.#closed) this.#dropped = new Error('connection closed');
+    });
+    ssh.connection?.on('error', (error: Error) => {
+      this.#dropped = error;
+    });
+  }
+
+  static async connect(options: SshOptions): Promise<SshTransport> {
+    const { target } = options;
+    const name = knownHostsName(target);
+    const known = loadKnownHosts(options.knownHostsFiles);
+    let refusal: MonoError | undefined;
+    const config: ConnectConfig = {
+      host: target.host,
+      port: target.port,
+      username: target.user,
+      readyTimeout: options.connectTimeoutMs,
+      keepaliveInterval: 5000,
+      keepaliveCountMax: 3,
+      algorithms: { serverHostKey: hostKeyAlgorithms(known, name) as ServerHostKeyAlgorithm[] },
+      hostVerifier: (key: Buffer) => {
+        refusal = checkHostKey(known, name, key, options.knownHostsFiles, formatTarget(target));
+        return refusal === undefined;
+      },
+    };
+    const agent = options.agentSocket ?? process.env['SSH_AUTH_SOCK'];
+    if (options.identityFile !== undefined) {
+      try {
+        config.privateKey = readFileSync(options.identityFile, 'utf8');
+      } catch (error) {
+        throw new MonoError('SSH_AUTH', `cannot read the SSH identity ${options.identityFile}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, {
+          hint: 'fix ssh.identity in mono.yml, or remove it to use ssh-agent',
+        });
+      }
+    }
+    if (agent !== undefined && agent !== '') config.agent = agent;
+    if (config.privateKey === undefined && config.agent === undefined) {
+      throw new MonoError('SSH_AUTH', 'no SSH key to log in with', { hint: 'set ssh.identity in mono.yml or start ssh-agent (SSH_AUTH_SOCK)' });
+    }
+    const ssh = new NodeSSH();
+    try {
+      await ssh.connect(config as Parameters<NodeSSH['connect']>[0]);
+    } catch (error) {
+      ssh.dispose();
+      if (refusal !== undefined) throw refusal;
+      throw connectError(error, target, options.connectTimeoutMs);
+    }
+    return new SshTransport(ssh, options);
+  }
+
+  async run(cmd: Cmd, options: RunOptions = {}): Promise<ExecResult> {
+    if (this.#dropped !== undefined) throw this.#droppedError(cmd);
+    const argv = cmd.privileged === true && this.#options.target.user !== 'root' ? sudoArgv(cmd.argv) : cmd.argv;
+    const line = remoteLine(argv);
+    const timeoutMs = options.timeoutMs ?? this.#options.commandTimeoutMs;
+    let channel: ClientChannel | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        channel?.close();
+        reject(
+          new MonoError('SSH_TIMEOUT', `${argv[0] ?? 'command'} did not finish within ${Math.round(timeoutMs / 1000)} s on ${this.where}`, {
+            hint: 'raise ssh.command_timeout in mono.yml, or look at the box for what hangs',
+          }),
+        );
+      }, timeoutMs);
+    });
+    try {
+      const stdin = cmd.stdin === undefined ? undefined : typeof cmd.stdin === 'string' ? cmd.stdin : Readable.from([cmd.stdin]);
+      const result = await Promise.race([
+        this.#ssh.execCommand(line, {
+          noTrim: true,
+          ...(stdin === undefined ? {} : { stdin }),
+          onChannel: (c: ClientChannel) => {
+            channel = c;
+          },
+          ...(options.onStdout === undefined ? {} : { onStdout: options.onStdout }),
+          ...(options.onStderr === undefined ? {} : { onStderr: options.onStderr }),
+        }),
+        timedOut,
+      ]);
+      if (result.code === null) throw this.#droppedError(cmd);
+      if (!isOk(cmd, result.code)) throw new CommandFailedError('remote', argv, result.code, result.stdout, result.stderr);
+      return { code: result.code, stdout: result.stdout, stderr: result.stderr };
+    } catch (error) {
+      if (error instanceof MonoError) throw error;
+      throw this.#droppedError(cmd, error);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  #droppedError(cmd: Cmd, cause?: unknown): MonoError {
+    return new MonoError('SSH_DISCONNECTED', `the SSH connection to ${this.where} dropped while running ${cmd.argv[0] ?? 'a command'}`, {
+      hint: 'check the network and run the same command again: every step checks before it changes anything',
+      cause: cause ?? this.#dropped,
+    });
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#ssh.dispose();
+  }
+}
+
+function connectError(error: unknown, target: SshTarget, timeoutMs: number): MonoError {
+  const where = `${target.host}:${target.port}`;
+  const e = error as NodeJS.ErrnoException & { level?: string };
+  const message = e.message ?? String(error);
+  const code = e.code ?? '';
+  if (code === 'ECONNREFUSED') return new MonoError('SSH_UNREACHABLE', `cannot reach ${where}: connection refused`, { hint: 'check that sshd runs on the box and that the port in host: is right', cause: error });
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return new MonoError('SSH_UNREACHABLE', `cannot resolve the host name ${target.host}`, { hint: 'check the spelling of host: in mono.yml and your DNS', cause: error });
+  if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH') return new MonoError('SSH_UNREACHABLE', `cannot reach ${where}: no route to host`, { hint: 'check the address and your network or VPN', cause: error });
+  if (code === 'ETIMEDOUT' || /timed out/i.test(message)) {
+    return new MonoError('SSH_TIMEOUT', `no SSH answer from ${where} within ${Math.round(timeoutMs / 1000)} s`, { hint: 'check that the box is up and that a firewall lets the port through; ssh.connect_timeout sets the limit', cause: error });
+  }
+  if (e.level === 'client-authentication' || /authentication methods failed/i.test(message)) {
+    return new MonoError('SSH_AUTH', `${target.user}@${where} refused our SSH key`, { hint: `check that your public key is in ~${target.user}/.ssh/authorized_keys on the box, and ssh.identity in mono.yml`, cause: error });
+  }
+  if (/encrypted|passphrase/i.test(message)) return new MonoError('SSH_AUTH', 'the SSH identity is encrypted', { hint: 'add the key to ssh-agent (ssh-add) and remove ssh.identity, mono then uses the agent', cause: error });
+  if (code === 'ECONNRESET' || /closed|reset/i.test(message)) return new MonoError('SSH_DISCONNECTED', `${where} closed the connection during the SSH handshake`, { hint: 'is it really an SSH server, and does it allow your user to log in?', cause: error });
+  return new MonoError('SSH_UNREACHABLE', `cannot connect to ${where}: ${message}`, { hint: 'run again with --verbose for details', cause: error });
+}

@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { parseConfig } from '../../src/config/load.js';
+import { MonoError } from '../../src/errors.js';
+import { printable } from '../../src/ops/show-config.js';
+import { starterConfig } from '../../src/ops/init.js';
+
+function project(procfile = 'web: node server.js\nworker: node worker.js\nrelease: node migrate.js\n'): string {
+  const dir = mkdtempSync(join(tmpdir(), 'mono-config-'));
+  writeFileSync(join(dir, 'Procfile'), procfile);
+  return dir;
+}
+
+function problems(yaml: string, dir = project(), env: NodeJS.ProcessEnv = {}): string[] {
+  try {
+    parseConfig(yaml, join(dir, 'mono.yml'), env);
+  } catch (error) {
+    assert.ok(error instanceof MonoError, String(error));
+    assert.equal(error.code, 'CONFIG_INVALID');
+    assert.equal(error.exitCode, 2);
+    return [...error.details];
+  }
+  assert.fail('config was accepted');
+}
+
+const BASE = 'app: shop\nhost: root@203.0.113.7\n';
+
+test('a minimal config gets every default', () => {
+  const dir = project();
+  const config = parseConfig(BASE, join(dir, 'mono.yml'), {});
+  assert.equal(config.user, 'shop');
+  assert.equal(config.root, '/srv/shop');
+  assert.deepEqual(config.target, { user: 'root', host: '203.0.113.7', port: 22 });
+  assert.deepEqual(Object.keys(config.processes), ['web', 'worker', 'release']);
+  assert.equal(config.health.path, '/up');
+  assert.equal(config.handover.drainTimeoutMs, 30 * 60_000);
+  assert.deepEqual(config.nginx.listen, { port: 80 });
+  assert.equal(config.backups.dir, '/var/backups/shop');
+  assert.equal(config.ssh.connectTimeoutMs, 10_000);
+});
+
+const TABLE: readonly (readonly [string, string, readonly string[]])[] = [
+  ['missing required keys', 'ssh: {}\n', ['app: is required (hint: for example: app: shop)', 'host: is required (hint: write it as user@host or user@host:port, for example root@203.0.113.7:22)']],
+  ['unknown key with a suggestion', BASE + 'nginx:\n  server_name: [a.example.com]\n', ['nginx.server_name: unknown key (hint: did you mean server_names?)']],
+  ['unknown top-level key', BASE + 'colour: blue\n', ['colour: unknown key (hint: allowed here: app, host, user, root, ssh, procfile, processes, health, handover, nginx, env_file, shared, databases, backups, schedules, notifications)']],
+  ['wrong type', BASE + 'shared: storage\n', ['shared: expected array, got "storage"']],
+  ['bad app name', 'app: Shop_1\nhost: root@h\n', ['app: expected a short lower-case name: letters, digits and "-", starting with a letter (at most 31 characters) (hint: for example: app: shop)']],
+  ['bad host', 'app: shop\nhost: 203.0.113.7\n', ['host: expected user@host[:port], the user is missing (hint: write it as user@host or user@host:port, for example root@203.0.113.7:22)']],
+  ['bad port in listen', BASE + 'nginx:\n  listen: "80a"\n', ['nginx.listen: expected a port (1-65535) or address:port, got "80a" (hint: for example: 80, or 127.0.0.1:8080)']],
+  ['bad duration', BASE + 'handover:\n  drain_timeout: forever\n', ['handover.drain_timeout: expected a duration such as 30s, 10m, 2h or 7d']],
+  ['TLS half configured', BASE + 'nginx:\n  tls:\n    certificate: /etc/ssl/shop.pem\n', ['nginx.tls.key: is required when the other TLS file is set (hint: give both nginx.tls.certificate and nginx.tls.key, or neither)']],
+  ['hostile root path', BASE + 'root: "/srv/x; rm -rf /"\n', ["root: expected an absolute path on the box without spaces, quotes or ; { } $ \\"]],
+  ['invalid cron', BASE + 'schedules:\n  backup: "every night"\n', ['schedules.backup: "every night" is not a valid cron expression (hint: use five fields: minute hour day-of-month month day-of-week, for example "0 3 * * *")']],
+  ['missing env secret', BASE + 'notifications:\n  webhook: $MONO_HOOK\n', ['notifications.webhook: environment variable MONO_HOOK is not set (hint: export MONO_HOOK=… before running mono, or write the value itself)']],
+  ['offsite on the box itself', BASE + 'backups:\n  offsite:\n    host: backup@203.0.113.7\n    path: /srv/backups\n', ['backups.offsite.host: is the app box itself (hint: an offsite copy must live on another machine, or it is lost with the box)']],
+  ['root as app user', BASE + 'user: root\n', ['user: the app must not run as root (hint: pick an unprivileged name; mono setup creates the user)']],
+  ['no web process', BASE + 'processes:\n  worker: bin/worker\n', ['processes: there is no "web" process type, so nginx has nothing to send requests to (hint: add a line such as "web: bin/server" (it listens on $MONO_LISTEN))']],
+  ['YAML syntax error', 'app: shop\n  host: [\n', ['line 1: YAML syntax: Nested mappings are not allowed in compact mappings (hint: check the indentation and quoting on that line)']],
+];
+
+for (const [name, yaml, expected] of TABLE) {
+  test(`invalid config: ${name}`, () => {
+    assert.deepEqual(problems(yaml), expected);
+  });
+}
+
+test('every problem is reported at once', () => {
+  const found = problems('app: Shop\nhost: nohost\nnginx:\n  listen: 0\n  servr: x\n');
+  assert.deepEqual(
+    found.map((p) => p.split(':')[0]),
+    ['app', 'host', 'nginx.listen', 'nginx.servr'],
+    found.join('\n'),
+  );
+});
+
+test('Procfile problems carry the file and line', () => {
+  assert.deepEqual(problems(BASE, project('web: node server.js\nBad Name: x\nworker:\n')), [
+    'Procfile:2: expected "name: command", got "Bad Name: x" (hint: each line names a process type, a colon, then its command)',
+    'Procfile:3: process type "worker" has no command',
+  ]);
+});
+
+test('a missing Procfile says how to fix it', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mono-config-'));
+  assert.match(problems(BASE, dir)[0] ?? '', /^procfile: no Procfile at .*Procfile \(hint: create one/);
+});
+
+test('secrets are redacted when the config is printed', () => {
+  const config = parseConfig(BASE + 'notifications:\n  webhook: $HOOK\n  ping:\n    backup: https://hc.example/ping/abc\n', join(project(), 'mono.yml'), { HOOK: 'https://hooks.example/T0KEN' });
+  const text = JSON.stringify(printable(config));
+  assert.ok(!text.includes('T0KEN') && !text.includes('/ping/abc'), text);
+  assert.ok(text.includes('[redacted]'));
+  assert.equal(config.notifications.webhook?.reveal(), 'https://hooks.example/T0KEN');
+});
+
+test('the starter config from mono init is valid', () => {
+  const config = parseConfig(starterConfig('shop', 'root@203.0.113.10'), join(project(), 'mono.yml'), {});
+  assert.equal(config.app, 'shop');
+});

@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { parseConfig } from '../../src/config/load.js';
+import { renderSetupFiles, type RenderedFile } from '../../src/ops/setup/render-files.js';
+import { render } from '../../src/templates/render.js';
+
+const EXPECTED = new URL('../fixtures/expected/', import.meta.url).pathname;
+const update = process.env['UPDATE_EXPECTED'] === '1';
+
+function project(yaml: string, overrides: Record<string, string> = {}): ReturnType<typeof parseConfig> {
+  const dir = mkdtempSync(join(tmpdir(), 'mono-tpl-'));
+  writeFileSync(join(dir, 'Procfile'), 'web: bin/web\nworker: bin/worker\nrelease: bin/migrate\n');
+  for (const [rel, text] of Object.entries(overrides)) {
+    mkdirSync(join(dir, 'templates', rel, '..'), { recursive: true });
+    writeFileSync(join(dir, 'templates', rel), text);
+  }
+  return parseConfig(yaml, join(dir, 'mono.yml'), {});
+}
+
+function expectFile(name: string, file: RenderedFile): void {
+  const path = join(EXPECTED, name);
+  if (update || !existsSync(path)) {
+    if (!update) assert.fail(`missing expectation ${path}: run UPDATE_EXPECTED=1 and review it`);
+    writeFileSync(path, file.content);
+  }
+  assert.equal(file.content, readFileSync(path, 'utf8'), `${name} differs from the checked-in expectation`);
+}
+
+test('rendered files match the checked-in expectations (plain HTTP)', () => {
+  const files = renderSetupFiles(project('app: shop\nhost: root@203.0.113.7\n'));
+  assert.deepEqual(
+    files.units.map((u) => u.path),
+    ['/etc/systemd/system/shop-web@.service', '/etc/systemd/system/shop-worker@.service'],
+    'one unit per long-running process type; release is not a unit',
+  );
+  expectFile('shop-web@.service', files.units[0]!);
+  expectFile('shop-worker@.service', files.units[1]!);
+  expectFile('site-plain.conf', files.nginxSite);
+  expectFile('proxy.conf', files.nginxProxy);
+  expectFile('sudoers', files.sudoers);
+  expectFile('priv-shop', files.privHelper);
+  expectFile('tmpfiles.conf', files.tmpfiles);
+});
+
+test('rendered nginx site with TLS matches its expectation', () => {
+  const config = project('app: my-shop\nhost: root@203.0.113.7\nnginx:\n  server_names: [shop.example.com]\n  tls:\n    certificate: /etc/ssl/shop.pem\n    key: /etc/ssl/shop.key\n');
+  expectFile('site-tls.conf', renderSetupFiles(config).nginxSite);
+});
+
+test('the unit stop timeout covers the whole drain budget', () => {
+  const files = renderSetupFiles(project('app: shop\nhost: root@h\nhandover:\n  drain_timeout: 20m\n'));
+  assert.match(files.units[0]!.content, /^TimeoutStopSec=1260$/m);
+});
+
+test('a project template overrides the shipped one', () => {
+  const files = renderSetupFiles(project('app: shop\nhost: root@h\n', { 'nginx/proxy.conf': '# custom for {{app}}\n' }));
+  assert.equal(files.nginxProxy.content, '# custom for shop\n');
+});
+
+test('templates refuse unknown placeholders', () => {
+  assert.throws(() => render('{{nope}}', { app: 'x' }, 'test'), /uses \{\{nope\}\}, which mono does not provide/);
+});
+
+test('sections nest', () => {
+  assert.equal(render('{{#a}}A{{#b}}B{{/b}}{{^b}}-{{/b}}{{/a}}', { a: true, b: false }, 't'), 'A-');
+});
