@@ -9,7 +9,7 @@ export function facts(): Cmd {
       'echo "uid=$(id -u)"',
       'if [ "$(id -u)" = 0 ]; then echo sudo=root; elif sudo -n true 2>/dev/null; then echo sudo=yes; else echo sudo=no; fi',
       'echo "arch=$(uname -m)"',
-      'echo "node=$(node --version 2>/dev/null || true)"',
+      'echo "node=$(dpkg-query -W -f "\${Version}" nodejs 2>/dev/null || true)"',
       'echo "pg_servers=$(ls /usr/lib/postgresql 2>/dev/null | tr "\\n" " ")"',
       'echo "systemd=$(cat /proc/1/comm 2>/dev/null)"',
     ].join('; '),
@@ -83,4 +83,8 @@ export function enableNow(unit: string): Cmd {
 
 export function runAgentVersion(agentBin: string): Cmd {
   return probe([agentBin, '--version']);
+}
+
+export function nodeVersion(): Cmd {
+  return probe(['node', '--version'], { okCodes: [0, 127] });
 }

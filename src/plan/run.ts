@@ -3,7 +3,7 @@ import { MonoError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { DryRunTransport } from '../transport/dry-run.js';
 import type { Transport } from '../transport/transport.js';
-import type { Step, StepResult } from './step.js';
+import type { CheckResult, Step, StepResult } from './step.js';
 
 export interface RunPlanOptions {
   readonly transport: Transport;
@@ -11,14 +11,35 @@ export interface RunPlanOptions {
   readonly log: Logger;
 }
 
+/** Checks are read-only, so they can share the connection concurrently (sshd allows 10 sessions by default). */
+const CHECK_CONCURRENCY = 6;
+
+async function checkAll(steps: readonly Step[], transport: Transport): Promise<CheckResult[]> {
+  const results: CheckResult[] = new Array<CheckResult>(steps.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < steps.length) {
+      const i = next++;
+      results[i] = await steps[i]!.check(transport);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(CHECK_CONCURRENCY, steps.length) }, worker));
+  return results;
+}
+
 export async function runPlan(steps: readonly Step[], options: RunPlanOptions): Promise<StepResult[]> {
   const { transport, dryRun, log } = options;
   const c = log.colors;
   const results: StepResult[] = [];
-  for (const step of steps) {
+  // All checks first, concurrently. Up to the first step that needs a change their answers stand; after a change,
+  // later steps are checked again in order, because an earlier change can alter what they see.
+  const prechecked = await checkAll(steps, transport);
+  let changedSomething = false;
+  for (const [index, step] of steps.entries()) {
     const started = performance.now();
     log.event('step.start', { id: step.id, describe: step.describe });
-    const before = await step.check(transport);
+    const before = changedSomething ? await step.check(transport) : prechecked[index]!;
+    if (!before.ok) changedSomething = true;
     let result: StepResult;
     if (before.ok) {
       result = { id: step.id, describe: step.describe, status: 'unchanged', ms: performance.now() - started };

@@ -1,6 +1,6 @@
 // The setup plan as data: the ordered steps that turn a fresh Debian/Ubuntu box into a ready one.
 import { symlink, readLink, removeFile } from '../../commands/files.js';
-import { daemonReload, nginxReload, nginxTest, systemdVerify, visudoCheck } from '../../commands/system.js';
+import { daemonReload, nginxReload, nginxTest, runAgentVersion, systemdVerify, visudoCheck } from '../../commands/system.js';
 import { probe } from '../../commands/cmd.js';
 import type { Config } from '../../config/types.js';
 import { needs, ok, type Step } from '../../plan/step.js';
@@ -8,7 +8,7 @@ import type { BoxFacts } from './facts.js';
 import { AGENT_BIN, AGENT_BUNDLE, AGENT_DIR, layoutOf, NGINX_GROUP, STAGING_DIR } from './layout.js';
 import { managedFileStep } from './managed-file.js';
 import type { RenderedSetupFiles } from './render-files.js';
-import { agentRunsStep, envFileStep, foldersStep, packageNeeds, packagesStep, runtimeDirStep, userStep } from './system-steps.js';
+import { envFileStep, nodeRuntimeStep, foldersStep, packageNeeds, packagesStep, runtimeDirStep, userStep } from './system-steps.js';
 
 export interface SetupInputs {
   readonly config: Config;
@@ -87,6 +87,8 @@ export function buildSetupPlan(inputs: SetupInputs): Step[] {
   steps.push(
     managedFileStep({ id: 'tmpfiles', describe: `boot-time rule for ${L.runDir}`, path: L.tmpfiles, content: files.tmpfiles.content, mode: '0644', owner: 'root', group: 'root', stagingDir }),
     runtimeDirStep(L.tmpfiles, { path: L.runDir, mode: '2750', owner: u, group: NGINX_GROUP }),
+    nodeRuntimeStep(AGENT_BIN),
+    managedFileStep({ id: 'agent-bin', describe: `${AGENT_BIN} command`, path: AGENT_BIN, content: AGENT_WRAPPER, mode: '0755', owner: 'root', group: 'root', stagingDir }),
     managedFileStep({
       id: 'agent',
       describe: `mono agent ${inputs.version} (${AGENT_BUNDLE})`,
@@ -96,11 +98,11 @@ export function buildSetupPlan(inputs: SetupInputs): Step[] {
       owner: 'root',
       group: 'root',
       stagingDir,
+      // The bundle must start on the box's Node.js before it replaces the one that works.
       validateStaged: (staged) => probe(['node', staged, '--version']),
       validationName: "the box's Node.js",
+      afterChange: [runAgentVersion(AGENT_BIN)],
     }),
-    managedFileStep({ id: 'agent-bin', describe: `${AGENT_BIN} command`, path: AGENT_BIN, content: AGENT_WRAPPER, mode: '0755', owner: 'root', group: 'root', stagingDir }),
-    agentRunsStep(AGENT_BIN, inputs.version),
     managedFileStep({
       id: 'priv-helper',
       describe: `privileged helper ${L.privHelper} (checks every argument)`,
