@@ -1,10 +1,13 @@
 // Builders for file and folder commands on the box: probes that read state, and changes that write it atomically.
 import { change, probe, shellScript, type Cmd } from './cmd.js';
 
-/** Prints "missing", or "<mode> <owner> <group> <type>" then "<sha256>" for a regular file. */
+/**
+ * Prints "missing", or "<mode> <owner> <group> <type>" then "<sha256>" for a regular file,
+ * then "pending" when an earlier run replaced the file but stopped before its checks and follow-ups finished.
+ */
 export function fileState(path: string): Cmd {
   return shellScript(
-    'if [ -e "$1" ] || [ -L "$1" ]; then stat -c "%a %U %G %F" -- "$1"; if [ -f "$1" ] && [ ! -L "$1" ]; then sha256sum -- "$1" | cut -d" " -f1; fi; else echo missing; fi',
+    'if [ -e "$1" ] || [ -L "$1" ]; then stat -c "%a %U %G %F" -- "$1"; if [ -f "$1" ] && [ ! -L "$1" ]; then sha256sum -- "$1" | cut -d" " -f1; fi; else echo missing; fi; if [ -e "$1.mono-pending" ]; then echo pending; fi',
     [path],
     { privileged: true, mutates: false },
   );
@@ -34,11 +37,12 @@ export function writeStaged(stagingPath: string, content: string | Buffer): Cmd 
 
 /**
  * Moves a staged file into place atomically with its final mode and owner: copy next to the target, then rename(2).
- * The previous version, if any, is kept as <path>.mono-prev so a failed check can put it back.
+ * The previous version, if any, is kept as <path>.mono-prev so a failed check can put it back, and
+ * <path>.mono-pending marks the change as unfinished until `finishInstall` (so an interrupted run is redone).
  */
 export function installStaged(stagingPath: string, path: string, mode: string, owner: string, group: string): Cmd {
   return shellScript(
-    'set -e; tmp="$2.mono-tmp"; cp -- "$1" "$tmp"; chown -- "$4:$5" "$tmp"; chmod -- "$3" "$tmp"; if [ -f "$2" ]; then cp -p -- "$2" "$2.mono-prev"; fi; mv -fT -- "$tmp" "$2"; rm -f -- "$1"',
+    'set -e; tmp="$2.mono-tmp"; cp -- "$1" "$tmp"; chown -- "$4:$5" "$tmp"; chmod -- "$3" "$tmp"; : > "$2.mono-pending"; if [ -f "$2" ]; then cp -p -- "$2" "$2.mono-prev"; fi; mv -fT -- "$tmp" "$2"; rm -f -- "$1"',
     [stagingPath, path, mode, owner, group],
     { privileged: true, mutates: true },
   );
@@ -46,11 +50,12 @@ export function installStaged(stagingPath: string, path: string, mode: string, o
 
 /** Puts <path>.mono-prev back (or removes <path> when there was no previous version). */
 export function restorePrevious(path: string): Cmd {
-  return shellScript('if [ -f "$1.mono-prev" ]; then mv -fT -- "$1.mono-prev" "$1"; else rm -f -- "$1"; fi', [path], { privileged: true, mutates: true });
+  return shellScript('if [ -f "$1.mono-prev" ]; then mv -fT -- "$1.mono-prev" "$1"; else rm -f -- "$1"; fi; rm -f -- "$1.mono-pending"', [path], { privileged: true, mutates: true });
 }
 
-export function removePrevious(path: string): Cmd {
-  return change(['rm', '-f', '--', `${path}.mono-prev`], { privileged: true });
+/** The change is complete (checked, follow-ups run): drop the previous copy and the pending marker. */
+export function finishInstall(path: string): Cmd {
+  return change(['rm', '-f', '--', `${path}.mono-prev`, `${path}.mono-pending`], { privileged: true });
 }
 
 export function removeFile(path: string): Cmd {

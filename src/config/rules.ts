@@ -46,6 +46,9 @@ export function crossFieldProblems(config: Config, raw: RawConfig): Problem[] {
   for (const [path, value] of [['notifications.webhook', config.notifications.webhook], ...Object.entries(config.notifications.ping).map(([k, v]) => [`notifications.ping.${k}`, v] as const)] as const) {
     if (value !== undefined && value.reveal() !== '' && !/^https?:\/\/[^\s]+$/.test(value.reveal())) problems.push(problem(path, 'is not an http(s) URL', 'for example: https://hc-ping.com/<uuid>'));
   }
+  if (/^\/(home|root|run\/user)(\/|$)/.test(config.root)) {
+    problems.push(problem('root', `${config.root} is hidden from the app by the unit's ProtectHome=yes`, 'put the app under /srv (the default /srv/<app>) or another folder outside /home, /root and /run/user'));
+  }
   if (config.user === 'root') problems.push(problem('user', 'the app must not run as root', 'pick an unprivileged name; mono setup creates the user'));
   return problems;
 }

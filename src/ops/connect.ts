@@ -19,6 +19,7 @@ export async function connect(ctx: Context, config: Config, login: Login): Promi
     knownHostsFiles: config.ssh.knownHostsFiles,
     connectTimeoutMs: config.ssh.connectTimeoutMs,
     commandTimeoutMs: config.ssh.commandTimeoutMs,
+    onCommand: (line) => ctx.log.debug(line),
   });
   ctx.onCleanup(() => transport.close());
   return transport;

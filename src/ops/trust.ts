@@ -11,6 +11,14 @@ import { fingerprint, keyTypeOf, knownHostsLine, verifyHostKey } from '../ssh/kn
 import { knownHostsName, requireTarget, type SshTarget } from '../ssh/target.js';
 import { configOrUndefined } from './config-optional.js';
 
+/** The file name part OpenSSH uses for a key type: /etc/ssh/ssh_host_<part>_key.pub. */
+function hostKeyFileType(type: string): string {
+  if (type === 'ssh-ed25519') return 'ed25519';
+  if (type.startsWith('ecdsa-')) return 'ecdsa';
+  if (type === 'ssh-rsa') return 'rsa';
+  return '*';
+}
+
 async function confirm(question: string): Promise<boolean> {
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {
@@ -32,6 +40,9 @@ export async function trustCommand(ctx: Context, given: string | undefined, opti
   ctx.log.info(`${name} presents a ${type} host key`);
   ctx.log.info(`  fingerprint: ${ctx.log.colors.bold(fp)}`);
   ctx.log.event('trust.key', { host: name, type, fingerprint: fp });
+  if (options.fingerprint !== undefined && options.fingerprint !== fp) {
+    throw new MonoError('HOST_KEY_CHANGED', `${name} presents ${fp}, not the expected ${options.fingerprint}; nothing was pinned`, { hint: 'someone may be intercepting the connection, or the fingerprint was copied wrong' });
+  }
   const verdict = verifyHostKey(loadKnownHosts(files), name, blob);
   if (verdict.kind === 'trusted') {
     ctx.log.info(`already trusted (${verdict.entry.file}:${verdict.entry.line})`);
@@ -43,17 +54,12 @@ export async function trustCommand(ctx: Context, given: string | undefined, opti
       details: verdict.kind === 'changed' ? verdict.expected.map((e) => `pinned: ${e.file}:${e.line}`) : [`revoked: ${verdict.entry.file}:${verdict.entry.line}`],
     });
   }
-  if (options.fingerprint !== undefined) {
-    if (options.fingerprint !== fp) {
-      throw new MonoError('HOST_KEY_CHANGED', `${name} presents ${fp}, not the expected ${options.fingerprint}; nothing was pinned`, { hint: 'someone may be intercepting the connection, or the fingerprint was copied wrong' });
-    }
-  } else if (!ctx.options.yes) {
+  if (options.fingerprint === undefined && !ctx.options.yes) {
     if (process.stdin.isTTY !== true) {
-      throw new MonoError('USAGE', 'refusing to trust a host key without confirmation', { hint: `compare the fingerprint with the server's (ssh-keygen -lf /etc/ssh/ssh_host_${type === 'ssh-ed25519' ? 'ed25519' : 'ecdsa'}_key.pub), then pass --fingerprint ${fp}` });
+      throw new MonoError('USAGE', 'refusing to trust a host key without confirmation', { hint: `compare the fingerprint with the server's (ssh-keygen -lf /etc/ssh/ssh_host_${hostKeyFileType(type)}_key.pub), then pass --fingerprint ${fp}` });
     }
     if (!(await confirm(`Compare it with the server's own fingerprint. Pin it in ${file}? [y/N] `))) {
-      ctx.log.info('not pinned');
-      return 1;
+      throw new MonoError('HOST_KEY_UNKNOWN', `not pinned: the host key of ${name} stays untrusted`, { hint: 'run mono trust again once you have compared the fingerprint' });
     }
   }
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });

@@ -9,7 +9,9 @@ const VALUE = /\{\{([a-z_][a-z0-9_]*)\}\}/g;
 export function render(template: string, values: TemplateValues, name: string): string {
   const lookup = (key: string): string | number | boolean => {
     const value = values[key];
-    if (value === undefined) throw new MonoError('INTERNAL', `template ${name} uses {{${key}}}, which mono does not provide`, { hint: `values available: ${Object.keys(values).join(', ')}` });
+    if (value === undefined) {
+      throw new MonoError('USAGE', `template ${name} uses {{${key}}}, which mono does not provide`, { hint: `use one of: ${Object.keys(values).join(', ')}` });
+    }
     return value;
   };
   const sections = (text: string): string =>

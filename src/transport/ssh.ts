@@ -18,6 +18,8 @@ export interface SshOptions {
   readonly knownHostsFiles: readonly string[];
   readonly connectTimeoutMs: number;
   readonly commandTimeoutMs: number;
+  /** Called with each command line before it runs (--verbose). Lines hold argv only: stdin, where secrets travel, is never shown. */
+  readonly onCommand?: (line: string) => void;
 }
 
 /** Remote commands run through `sh -c` so the login shell of the user (bash, dash, zsh…) does not matter. */
@@ -91,6 +93,7 @@ export class SshTransport implements Transport {
     if (this.#dropped !== undefined) throw this.#droppedError(cmd);
     const argv = cmd.privileged === true && this.#options.target.user !== 'root' ? sudoArgv(cmd.argv) : cmd.argv;
     const line = remoteLine(argv);
+    this.#options.onCommand?.(`${this.where} $ ${toShellLine(argv)}${cmd.stdin === undefined ? '' : ' < (stdin)'}`);
     const timeoutMs = options.timeoutMs ?? this.#options.commandTimeoutMs;
     let channel: ClientChannel | undefined;
     let timer: NodeJS.Timeout | undefined;

@@ -11,6 +11,9 @@ die() {
 }
 
 valid_process() {
+  case "$1" in
+    '' | *[!a-z0-9_-]*) return 1 ;;
+  esac
   case "$PROCESSES" in
     *" $1 "*) return 0 ;;
   esac

@@ -48,4 +48,6 @@ test('file state comparison names what differs', () => {
   assert.deepEqual(compareFileState(`600 root root regular file\n${sha256('x\n')}\n`, want), { ok: false, reason: 'mode 600, want 0644' });
   assert.deepEqual(compareFileState(`644 root root regular file\n${sha256('y\n')}\n`, want), { ok: false, reason: 'content differs' });
   assert.deepEqual(compareFileState(`644 shop root regular file\n${sha256('x\n')}\n`, want), { ok: false, reason: 'owner shop:root, want root:root' });
+  assert.deepEqual(compareFileState(`644 root root regular file\n${sha256('x\n')}\npending\n`, want), { ok: false, reason: 'an earlier run stopped before checking it and reloading' });
+  assert.deepEqual(compareFileState('missing\npending\n', want), { ok: false, reason: 'missing' });
 });

@@ -50,6 +50,13 @@ test('rendered nginx site with TLS matches its expectation', () => {
   expectFile('site-tls.conf', renderSetupFiles(config).nginxSite);
 });
 
+test('HTTP redirects to the configured HTTPS port', () => {
+  const config = project('app: shop\nhost: root@h\nnginx:\n  listen: 8080\n  tls:\n    certificate: /etc/ssl/a.pem\n    key: /etc/ssl/a.key\n    listen: 8443\n');
+  const site = renderSetupFiles(config).nginxSite.content;
+  assert.match(site, /return 301 https:\/\/\$host:8443\$request_uri;/);
+  assert.match(site, /listen 8443 ssl default_server;/);
+});
+
 test('the unit stop timeout covers the whole drain budget', () => {
   const files = renderSetupFiles(project('app: shop\nhost: root@h\nhandover:\n  drain_timeout: 20m\n'));
   assert.match(files.units[0]!.content, /^TimeoutStopSec=1260$/m);

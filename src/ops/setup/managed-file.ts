@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
 import type { Cmd } from '../../commands/cmd.js';
-import { fileState, installStaged, removePrevious, restorePrevious, writeStaged } from '../../commands/files.js';
+import { fileState, finishInstall, installStaged, restorePrevious, writeStaged } from '../../commands/files.js';
 import { CommandFailedError, MonoError } from '../../errors.js';
 import { needs, ok, type CheckResult, type Step } from '../../plan/step.js';
 import type { Transport } from '../../transport/transport.js';
@@ -25,6 +25,8 @@ export interface ManagedFile {
   readonly afterChange?: readonly Cmd[];
   /** Message shown when validation fails. */
   readonly validationName?: string;
+  /** Hint shown when validation fails (default: fix the template). */
+  readonly failHint?: string;
 }
 
 export function sha256(content: string | Buffer): string {
@@ -37,20 +39,23 @@ export function sameMode(actual: string, wanted: string): boolean {
 
 /** Compares `fileState` output with what we want; the reason says what differs. */
 export function compareFileState(output: string, file: Pick<ManagedFile, 'mode' | 'owner' | 'group' | 'content'>): CheckResult {
-  const [statLine = '', hash = ''] = output.trim().split('\n');
+  const lines = output.trim().split('\n');
+  const pending = lines.at(-1) === 'pending';
+  const [statLine = '', hash = ''] = pending ? lines.slice(0, -1) : lines;
   if (statLine === 'missing') return needs('missing');
   const [mode = '', owner = '', group = '', ...type] = statLine.split(' ');
   if (type.join(' ') !== 'regular file' && type.join(' ') !== 'regular empty file') return needs(`is a ${type.join(' ')}, not a file`);
   if (hash.trim() !== sha256(file.content)) return needs('content differs');
   if (!sameMode(mode, file.mode)) return needs(`mode ${mode}, want ${file.mode}`);
   if (owner !== file.owner || group !== file.group) return needs(`owner ${owner}:${group}, want ${file.owner}:${file.group}`);
+  if (pending) return needs('an earlier run stopped before checking it and reloading');
   return ok;
 }
 
 function failed(file: ManagedFile, error: unknown, restored: boolean): MonoError {
   const details = error instanceof CommandFailedError ? (error.stderr || error.stdout).split('\n').filter((l) => l.trim() !== '').slice(-12) : [String(error)];
   return new MonoError('CHECK_FAILED', `${file.validationName ?? 'the check'} rejected the new ${file.path}${restored ? '; the previous version was put back' : '; nothing was changed'}`, {
-    hint: 'fix the template (or your override in templates/) and run mono setup again',
+    hint: file.failHint ?? 'fix the template (or your override in templates/) and run mono setup again',
     details,
   });
 }
@@ -81,8 +86,8 @@ export function managedFileStep(file: ManagedFile): Step {
           throw failed(file, error, true);
         }
       }
-      await t.run(removePrevious(file.path));
       for (const c of file.afterChange ?? []) await t.run(c);
+      await t.run(finishInstall(file.path));
     },
   };
 }

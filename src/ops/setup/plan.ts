@@ -99,8 +99,9 @@ export function buildSetupPlan(inputs: SetupInputs): Step[] {
       group: 'root',
       stagingDir,
       // The bundle must start on the box's Node.js before it replaces the one that works.
-      validateStaged: (staged) => probe(['node', staged, '--version']),
+      validateStaged: (staged) => probe(['node', staged, '--version'], { privileged: true }),
       validationName: "the box's Node.js",
+      failHint: 'the agent bundle does not start on the box: check `node --version` there (>= 18 needed) and reinstall mono locally',
       afterChange: [runAgentVersion(AGENT_BIN)],
     }),
     managedFileStep({
@@ -112,7 +113,7 @@ export function buildSetupPlan(inputs: SetupInputs): Step[] {
       owner: 'root',
       group: 'root',
       stagingDir,
-      validateStaged: (staged) => probe(['sh', '-n', staged]),
+      validateStaged: (staged) => probe(['sh', '-n', staged], { privileged: true }),
       validationName: 'sh -n',
     }),
     managedFileStep({

@@ -55,6 +55,7 @@ export function renderSetupFiles(config: Config): RenderedSetupFiles {
     default_server: config.nginx.serverNames.includes('_'),
     tls: tls !== undefined,
     tls_listen: tls === undefined ? '' : listenText(tls.listen),
+    https_port_suffix: tls === undefined || tls.listen.port === 443 ? '' : `:${tls.listen.port}`,
     tls_certificate: tls?.certificate ?? '',
     tls_key: tls?.key ?? '',
     client_max_body_size: config.nginx.clientMaxBodySize,
