@@ -1,0 +1,154 @@
+// mono setup against a real booted Debian box: fresh run, idempotent second run, dry run, sudo rules, hardened units.
+import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { before, test } from 'node:test';
+import type { BoxInfo } from '../../src/sandbox/index.js';
+import { quoteArg } from '../../src/transport/quote.js';
+import { bootBox, boxSsh } from '../support/box.js';
+import { mono, projectFor } from '../support/cli.js';
+
+let box: BoxInfo;
+let project: string;
+
+const MANAGED = [
+  '/srv/shop',
+  '/var/backups/shop',
+  '/usr/local/lib/mono',
+  '/usr/local/bin/mono',
+  '/etc/systemd/system/shop-web@.service',
+  '/etc/systemd/system/shop-worker@.service',
+  '/etc/nginx/sites-available/shop.conf',
+  '/etc/nginx/sites-enabled/shop.conf',
+  '/etc/nginx/mono/shop',
+  '/etc/sudoers.d/mono-shop',
+  '/etc/tmpfiles.d/mono-shop.conf',
+  '/run/shop',
+];
+
+/** Every managed path with mode, owner, size, full-precision mtime, and a checksum for files. */
+async function snapshot(): Promise<string> {
+  const r = await boxSsh(box, `find ${MANAGED.join(' ')} -printf '%p %m %u %g %s %T@ %y\\n' | sort; find ${MANAGED.join(' ')} -type f -exec sha256sum {} + | sort`);
+  assert.equal(r.code, 0, r.stderr);
+  return r.stdout;
+}
+
+before(async () => {
+  box = await bootBox('app');
+  project = projectFor(box);
+});
+
+
+test('--dry-run on a fresh box prints the plan and changes nothing', async () => {
+  const r = await mono(['setup', '--dry-run'], { cwd: project });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /would +deploy user shop/);
+  assert.match(r.stderr, /\$ .*useradd --system/);
+  assert.match(r.stderr, /nothing was changed \(dry run/);
+  const state = await boxSsh(box, 'id shop 2>&1; ls -d /srv/shop /etc/systemd/system/shop-web@.service /usr/local/lib/mono 2>&1; true');
+  assert.match(state.stdout, /no such user/);
+  assert.match(state.stdout, /No such file or directory[\s\S]*No such file or directory[\s\S]*No such file or directory/);
+});
+
+test('mono setup provisions a fresh box', async () => {
+  const r = await mono(['setup'], { cwd: project });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /box is set up: \d+ changed/);
+  const checks = await boxSsh(
+    box,
+    [
+      'id -un shop',
+      'stat -c "%a %U %G" /srv/shop /srv/shop/shared/.env /run/shop /var/backups/shop /etc/sudoers.d/mono-shop /srv/shop/.ssh/authorized_keys',
+      'systemctl is-active nginx',
+      'mono --version',
+      'node --version',
+      'nginx -T 2>/dev/null | grep -c "proxy_pass http://unix:/run/shop/current.sock:"',
+      'wc -l < /srv/shop/.mono/audit.log',
+    ].join(' && '),
+  );
+  assert.equal(checks.code, 0, checks.stderr);
+  const lines = checks.stdout.trim().split('\n');
+  assert.deepEqual(lines.slice(0, 7), ['shop', '750 shop shop', '600 shop shop', '2750 shop www-data', '700 shop shop', '440 root root', '600 shop shop']);
+  assert.equal(lines[7], 'active');
+  assert.equal(lines[8], '0.1.0', 'the bundled agent runs on the box');
+  assert.match(lines[9] ?? '', /^v18\./, "the box runs Debian 12's Node 18");
+  assert.equal(lines[10], '1');
+  assert.equal(lines[11], '1', 'one audit line for the setup');
+});
+
+test('a second run reports every step unchanged and changes nothing (checksums and mtimes)', async () => {
+  const before_ = await snapshot();
+  const r = await mono(['setup', '--json'], { cwd: project });
+  assert.equal(r.code, 0, r.stderr);
+  const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; status?: string; id?: string });
+  const ends = events.filter((e) => e.type === 'step.end');
+  assert.ok(ends.length >= 15, `expected every step, got ${ends.length}`);
+  assert.deepEqual(ends.filter((e) => e.status !== 'unchanged').map((e) => e.id), []);
+  assert.equal(await snapshot(), before_);
+  const text = await mono(['setup'], { cwd: project });
+  assert.match(text.stderr, /box is set up: all \d+ steps unchanged/);
+});
+
+test('a change that an earlier run left unfinished is redone (checked and reloaded)', async () => {
+  const mark = await boxSsh(box, 'touch /etc/nginx/mono/shop/proxy.conf.mono-pending');
+  assert.equal(mark.code, 0);
+  const r = await mono(['setup', '--json'], { cwd: project });
+  assert.equal(r.code, 0, r.stderr);
+  const changed = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; status?: string; id?: string }).filter((e) => e.type === 'step.end' && e.status === 'changed');
+  assert.deepEqual(changed.map((e) => e.id), ['nginx-proxy']);
+  const gone = await boxSsh(box, 'ls /etc/nginx/mono/shop/');
+  assert.equal(gone.stdout, 'proxy.conf', 'the pending marker is gone');
+});
+
+test('the deploy user can run what mono needs through sudo, and nothing else', async () => {
+  const asShop = (cmd: string) => boxSsh(box, `su -s /bin/sh shop -c ${quoteArg(cmd)}`);
+  const allowed = await asShop('sudo -n /usr/local/lib/mono/priv-shop is-active web r1; echo "rc=$?"');
+  assert.match(allowed.stdout, /inactive\s+rc=3/, allowed.stdout + allowed.stderr);
+  const direct = await asShop('sudo -n systemctl stop ssh');
+  assert.notEqual(direct.code, 0);
+  assert.match(direct.stderr, /password is required/);
+  const viaHelper = await asShop('sudo -n /usr/local/lib/mono/priv-shop stop ssh r1');
+  assert.equal(viaHelper.code, 64);
+  assert.match(viaHelper.stderr, /unknown process type: ssh/);
+  const smuggled = await asShop("sudo -n /usr/local/lib/mono/priv-shop stop web 'r1 ssh.service'");
+  assert.equal(smuggled.code, 64);
+  assert.match(smuggled.stderr, /bad release id/);
+  const shell = await asShop('sudo -n /bin/sh -c id');
+  assert.notEqual(shell.code, 0);
+  const sshd = await boxSsh(box, 'systemctl is-active ssh');
+  assert.equal(sshd.stdout.trim(), 'active');
+});
+
+test('the hardened unit runs a release as the deploy user with a read-only system', async () => {
+  const prepare = await boxSsh(
+    box,
+    [
+      'install -d -o shop -g shop /srv/shop/releases/r1/.mono/procs /srv/shop/.mono/instances/r1',
+      `printf '%s\\n' 'id -un > /run/shop/probe' 'if touch /srv/shop/releases/r1/x 2>/dev/null; then echo writable >> /run/shop/probe; else echo readonly >> /run/shop/probe; fi' 'exec sleep 600' > /srv/shop/releases/r1/.mono/procs/web`,
+      'chown -R shop:shop /srv/shop/releases/r1',
+    ].join(' && '),
+  );
+  assert.equal(prepare.code, 0, prepare.stderr);
+  const start = await boxSsh(box, `su -s /bin/sh shop -c 'sudo -n /usr/local/lib/mono/priv-shop start web r1' && sleep 1 && systemctl is-active shop-web@r1 && cat /run/shop/probe && systemctl show shop-web@r1 -p NoNewPrivileges -p ProtectSystem -p TimeoutStopUSec`);
+  assert.equal(start.code, 0, start.stdout + start.stderr);
+  assert.match(start.stdout, /^active\nshop\nreadonly\n/);
+  assert.match(start.stdout, /NoNewPrivileges=yes/);
+  assert.match(start.stdout, /ProtectSystem=strict/);
+  assert.match(start.stdout, /TimeoutStopUSec=31min/);
+  const stop = await boxSsh(box, "su -s /bin/sh shop -c 'sudo -n /usr/local/lib/mono/priv-shop stop web r1' && systemctl is-active shop-web@r1; true");
+  assert.match(stop.stdout, /inactive/);
+});
+
+test('a template that fails its check is refused and the previous file stays', async () => {
+  const broken = projectFor(box);
+  mkdirSync(join(broken, 'templates', 'nginx'), { recursive: true });
+  writeFileSync(join(broken, 'templates', 'nginx', 'proxy.conf'), 'this is not nginx syntax {\n');
+  const beforeFile = await boxSsh(box, 'sha256sum /etc/nginx/mono/shop/proxy.conf');
+  const r = await mono(['setup'], { cwd: broken });
+  assert.equal(r.code, 5, r.stderr);
+  assert.match(r.stderr, /error: nginx -t rejected the new \/etc\/nginx\/mono\/shop\/proxy.conf; the previous version was put back/);
+  assert.match(r.stderr, /hint: /);
+  const afterFile = await boxSsh(box, 'sha256sum /etc/nginx/mono/shop/proxy.conf; systemctl is-active nginx; nginx -t 2>&1 | tail -1');
+  assert.equal(afterFile.stdout.split('\n')[0], beforeFile.stdout.trim());
+  assert.match(afterFile.stdout, /active\n.*test is successful/);
+});
