@@ -1,0 +1,50 @@
+// Benchmark helpers: run commands alternately, report medians and the ratio against a baseline.
+import { spawnSync } from 'node:child_process';
+
+export function timeOnce(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): number {
+  const [file, ...args] = argv;
+  const started = process.hrtime.bigint();
+  const r = spawnSync(file!, args, { stdio: ['ignore', 'ignore', 'pipe'], env });
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  if (r.status !== 0) throw new Error(`${argv.join(' ')} exited ${String(r.status)}: ${r.stderr?.toString().slice(-500) ?? ''}`);
+  return ms;
+}
+
+export function median(values: readonly number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+export interface Comparison {
+  readonly name: string;
+  readonly subjectMs: number;
+  readonly baselineMs: number;
+  readonly ratio: number;
+  readonly runs: number;
+}
+
+/** Runs subject and baseline alternately (warm-up first), so machine noise hits both alike. */
+export function compare(name: string, subject: readonly string[], baseline: readonly string[], runs: number, env?: NodeJS.ProcessEnv): Comparison {
+  timeOnce(subject, env);
+  timeOnce(baseline, env);
+  const s: number[] = [];
+  const b: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    s.push(timeOnce(subject, env));
+    b.push(timeOnce(baseline, env));
+  }
+  const subjectMs = median(s);
+  const baselineMs = median(b);
+  return { name, subjectMs, baselineMs, ratio: subjectMs / baselineMs, runs };
+}
+
+export function report(c: Comparison, target: { maxMs?: number; maxRatio?: number }): boolean {
+  const okMs = target.maxMs === undefined || c.subjectMs <= target.maxMs;
+  const okRatio = target.maxRatio === undefined || c.ratio <= target.maxRatio;
+  const goal = [target.maxMs === undefined ? '' : `< ${target.maxMs} ms`, target.maxRatio === undefined ? '' : `ratio <= ${target.maxRatio}`].filter(Boolean).join(', ');
+  process.stdout.write(
+    `${c.name}: mono ${c.subjectMs.toFixed(0)} ms, baseline ${c.baselineMs.toFixed(0)} ms, ratio ${c.ratio.toFixed(2)} (median of ${c.runs}; target ${goal}) ${okMs && okRatio ? 'PASS' : 'MISS'}\n`,
+  );
+  return okMs && okRatio;
+}

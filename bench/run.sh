@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Runs every benchmark (mono beside its baseline, medians, ratio). Needs root for the sandbox box.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ -f dist/cli/mono.mjs ] || npm run build
+npx tsx bench/startup.ts
+npx tsx bench/setup-noop.ts
