@@ -1,6 +1,6 @@
 // Builds the operator CLI (ESM, code-split for fast start-up) and the one-file agent bundle for the box (Node >= 18).
 import { build } from 'esbuild';
-import { readFileSync, rmSync } from 'node:fs';
+import { chmodSync, readFileSync, rmSync } from 'node:fs';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 const common = {
@@ -43,3 +43,5 @@ await build({
   outfile: 'dist/agent/mono.mjs',
   target: 'node18',
 });
+// The CLI entry is the package's bin: it must be executable however it was built (npm ci, npm run build).
+chmodSync(new URL('../dist/cli/mono.mjs', import.meta.url), 0o755);

@@ -31,7 +31,8 @@ function checkPath(what: string, path: string, env: string): void {
   }
 }
 
-export function checkPrerequisites(): void {
+/** `find` is injectable so the messages can be tested on a machine that has every tool. */
+export function checkPrerequisites(find: (tool: string) => string | undefined = findTool): void {
   if (process.platform !== 'linux') {
     throw new MonoError('PREREQ_MISSING', `mono sandbox needs Linux (this is ${process.platform})`, {
       hint: 'run it on a Debian or Ubuntu machine or VM, as root',
@@ -42,7 +43,7 @@ export function checkPrerequisites(): void {
       hint: 'run it again with sudo',
     });
   }
-  const missing = REQUIRED_TOOLS.filter(([tool]) => findTool(tool) === undefined);
+  const missing = REQUIRED_TOOLS.filter(([tool]) => find(tool) === undefined);
   if (missing.length > 0) {
     const packages = [...new Set(missing.map(([, pkg]) => pkg))];
     throw new MonoError('PREREQ_MISSING', `mono sandbox needs ${missing.map(([tool]) => tool).join(', ')}, which ${missing.length === 1 ? 'is' : 'are'} not installed`, {

@@ -66,3 +66,15 @@ test('mono config never prints a secret', async () => {
   assert.ok(!(r.stdout + r.stderr).includes('s3cr3t'));
   assert.match(r.stdout, /webhook: "\[redacted\]"/);
 });
+
+test('mono sandbox refuses to run without root', async (t) => {
+  if (process.getuid?.() !== 0) return t.skip('needs root to drop to another user');
+  const { execFile } = await import('node:child_process');
+  const r = await new Promise<{ code: number; stderr: string }>((resolve) => {
+    execFile('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, join(repo, 'dist/cli/mono.mjs'), 'sandbox', 'up'], { cwd: '/', env: { PATH: process.env['PATH'] ?? '', HOME: '/nonexistent', NO_COLOR: '1' } }, (error, _stdout, stderr) =>
+      resolve({ code: error === null ? 0 : Number(error.code), stderr }),
+    );
+  });
+  assert.equal(r.code, 6, r.stderr);
+  assert.match(r.stderr, /error: mono sandbox must run as root \(it mounts overlays and boots containers\)\nhint: run it again with sudo/);
+});

@@ -7,6 +7,8 @@ import { nspawnArgv, startArgv } from '../../src/sandbox/nspawn.js';
 import { cacheKey, PACKAGES, RECIPE, RECIPE_VERSION, SUITE } from '../../src/sandbox/recipe.js';
 import { debootstrapArgv, phaseReporter } from '../../src/sandbox/rootfs.js';
 import { sshArgv } from '../../src/sandbox/ssh.js';
+import { checkPrerequisites } from '../../src/sandbox/prereq.js';
+import { MonoError } from '../../src/errors.js';
 
 test('the cache key is stable: the same recipe gives the same short key', () => {
   const a = cacheKey({ suite: 'bookworm', packages: ['systemd', 'nginx-light'], version: 1 });
@@ -149,4 +151,18 @@ test('debootstrap progress is cut down to steps and milestones', () => {
     'debootstrap: W: something odd',
     'debootstrap: Base system installed successfully.',
   ]);
+});
+
+test('a missing tool names the Debian package to install', (t) => {
+  if (process.getuid?.() !== 0) return t.skip('the root check comes first');
+  const missing = new Set(['debootstrap', 'ssh-keygen']);
+  assert.throws(
+    () => checkPrerequisites((tool) => (missing.has(tool) ? undefined : `/usr/bin/${tool}`)),
+    (e: unknown) =>
+      e instanceof MonoError &&
+      e.code === 'PREREQ_MISSING' &&
+      e.exitCode === 6 &&
+      e.message === 'mono sandbox needs debootstrap, ssh-keygen, which are not installed' &&
+      e.hint === 'apt-get install debootstrap openssh-client',
+  );
 });
