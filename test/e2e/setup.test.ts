@@ -1,6 +1,7 @@
 // mono setup against a real booted Debian box: fresh run, idempotent second run, dry run, sudo rules, hardened units.
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import type { BoxInfo } from '../../src/sandbox/index.js';
@@ -74,6 +75,10 @@ test('mono setup provisions a fresh box', async () => {
   assert.match(lines[9] ?? '', /^v18\./, "the box runs Debian 12's Node 18");
   assert.equal(lines[10], '1');
   assert.equal(lines[11], '1', 'one audit line for the setup');
+  const verify = await boxSsh(box, 'systemd-analyze verify --man=no /etc/systemd/system/shop-web@.service /etc/systemd/system/shop-worker@.service 2>&1; echo "rc=$?"; systemd-analyze security shop-web@check.service 2>/dev/null | tail -1');
+  assert.match(verify.stdout, /^rc=0\n/, `systemd-analyze verify prints nothing and succeeds: ${verify.stdout}`);
+  const exposure = Number(/Overall exposure level for .*: (\d+\.\d+)/.exec(verify.stdout)?.[1]);
+  assert.ok(exposure <= 2.5, `systemd-analyze security rates the unit ${exposure} (want <= 2.5, "OK")`);
 });
 
 test('a second run reports every step unchanged and changes nothing (checksums and mtimes)', async () => {
@@ -152,3 +157,41 @@ test('a template that fails its check is refused and the previous file stays', a
   assert.equal(afterFile.stdout.split('\n')[0], beforeFile.stdout.trim());
   assert.match(afterFile.stdout, /active\n.*test is successful/);
 });
+
+test('a TLS site renders, passes nginx -t for real, and redirects HTTP to the HTTPS port', async () => {
+  const tlsPort = await freePort();
+  const cert = await boxSsh(
+    box,
+    'openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=tls.test -days 2 -keyout /etc/ssl/private/tls-test.key -out /etc/ssl/certs/tls-test.pem 2>/dev/null && chmod 600 /etc/ssl/private/tls-test.key',
+  );
+  assert.equal(cert.code, 0, cert.stderr);
+  const dir = projectFor(box, '', 'tlsshop');
+  const yml = join(dir, 'mono.yml');
+  writeFileSync(
+    yml,
+    readFileSync(yml, 'utf8').replace(
+      /nginx:\n  listen: .*\n/,
+      `nginx:\n  listen: 127.0.0.1:${box.httpPort}\n  server_names: [tls.test]\n  tls:\n    certificate: /etc/ssl/certs/tls-test.pem\n    key: /etc/ssl/private/tls-test.key\n    listen: 127.0.0.1:${tlsPort}\n`,
+    ),
+  );
+  const r = await mono(['setup'], { cwd: dir });
+  assert.equal(r.code, 0, r.stderr);
+  const probe = await boxSsh(
+    box,
+    `curl -s -o /dev/null -w '%{http_code} %{redirect_url}\\n' -H 'Host: tls.test' http://127.0.0.1:${box.httpPort}/x; curl -sk -o /dev/null -w '%{http_code}\\n' --resolve tls.test:${tlsPort}:127.0.0.1 https://tls.test:${tlsPort}/up`,
+  );
+  const [redirect, https] = probe.stdout.split('\n');
+  assert.equal(redirect, `301 https://tls.test:${tlsPort}/x`);
+  assert.equal(https, '502', 'TLS terminates in nginx; with no release deployed yet the upstream socket is missing');
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
+    });
+  });
+}
