@@ -1,6 +1,7 @@
 // Registers every subcommand on the program. Each handler module is loaded only when its command runs.
 import type { Command } from 'commander';
 import { lazy } from '../run.js';
+import { registerAgent } from './agent.js';
 import { registerSandbox } from './sandbox.js';
 
 export function registerCommands(program: Command): void {
@@ -31,4 +32,5 @@ export function registerCommands(program: Command): void {
     .action(lazy(async () => (await import('../../ops/setup/command.js')).setupCommand));
 
   registerSandbox(program);
+  registerAgent(program);
 }
