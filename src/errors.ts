@@ -28,6 +28,9 @@ export type ErrorCode =
   | 'REMOTE_FAILED'
   | 'LOCAL_FAILED'
   | 'CHECK_FAILED'
+  | 'DISK_FULL'
+  | 'HEALTH_FAILED'
+  | 'LOCKED'
   | 'UNSUPPORTED_OS'
   | 'PREREQ_MISSING'
   | 'INTERRUPTED'
@@ -47,6 +50,9 @@ const exitFor: Record<ErrorCode, ExitCodeValue> = {
   REMOTE_FAILED: ExitCode.remote,
   LOCAL_FAILED: ExitCode.remote,
   CHECK_FAILED: ExitCode.remote,
+  DISK_FULL: ExitCode.remote,
+  HEALTH_FAILED: ExitCode.remote,
+  LOCKED: ExitCode.locked,
   UNSUPPORTED_OS: ExitCode.prerequisite,
   PREREQ_MISSING: ExitCode.prerequisite,
   INTERRUPTED: ExitCode.interrupted,

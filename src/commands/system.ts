@@ -81,6 +81,15 @@ export function enableNow(unit: string): Cmd {
   return change(['systemctl', 'enable', '--now', unit], { privileged: true });
 }
 
+/** Enables a unit for the next boot without starting it now. */
+export function enableUnit(unit: string): Cmd {
+  return change(['systemctl', 'enable', '--quiet', unit], { privileged: true });
+}
+
+export function isEnabled(unit: string): Cmd {
+  return probe(['systemctl', 'is-enabled', unit], { okCodes: [0, 1] });
+}
+
 export function runAgentVersion(agentBin: string): Cmd {
   return probe([agentBin, '--version']);
 }

@@ -103,7 +103,15 @@ export function normalize(raw: RawConfig, context: NormalizeContext): { config?:
       ...(tls?.certificate !== undefined && tls.key !== undefined ? { tls: { certificate: tls.certificate, key: tls.key, listen: listen(tls.listen, 'nginx.tls.listen', problems) } } : {}),
       clientMaxBodySize: raw.nginx.client_max_body_size,
     },
+    release: {
+      source: localPath(raw.release.source, context),
+      ...(raw.release.ignore_file === undefined ? {} : { ignoreFile: localPath(raw.release.ignore_file, context) }),
+      ...(raw.release.build === undefined ? {} : { build: raw.release.build }),
+      keep: raw.release.keep,
+      compress: raw.release.compress,
+    },
     ...(raw.env_file === undefined ? {} : { envFile: localPath(raw.env_file, context) }),
+    ...(raw.env_command === undefined ? {} : { envCommand: raw.env_command }),
     shared: raw.shared,
     databases: raw.databases.map((db) => ({ name: db.name, user: db.user ?? user, port: db.port, ...(db.host === undefined ? {} : { host: db.host }) })),
     backups: {

@@ -49,6 +49,14 @@ export function crossFieldProblems(config: Config, raw: RawConfig): Problem[] {
   if (/^\/(home|root|run\/user)(\/|$)/.test(config.root)) {
     problems.push(problem('root', `${config.root} is hidden from the app by the unit's ProtectHome=yes`, 'put the app under /srv (the default /srv/<app>) or another folder outside /home, /root and /run/user'));
   }
+  if (raw.env_file !== undefined && raw.env_command !== undefined) {
+    problems.push(problem('env_command', 'cannot be used together with env_file', 'keep one: env_file uploads a local file, env_command uploads the output of a command'));
+  }
+  raw.shared.forEach((path, i) => {
+    if (!/^(?!\/)(?!.*(?:^|\/)\.\.?(?:\/|$))[A-Za-z0-9._@+-]+(?:\/[A-Za-z0-9._@+-]+)*$/.test(path)) {
+      problems.push(problem(`shared[${i}]`, `"${path}" is not a plain relative path inside the release`, 'use paths such as storage or log/app.log (no leading /, no ..)'));
+    }
+  });
   if (config.user === 'root') problems.push(problem('user', 'the app must not run as root', 'pick an unprivileged name; mono setup creates the user'));
   return problems;
 }

@@ -76,7 +76,17 @@ export const configSchema = z
         client_max_body_size: z.string().regex(/^\d+[kmg]?$/i, { error: 'expected a size such as 10m' }).default('10m'),
       })
       .default({ server_names: ['_'], listen: 80, client_max_body_size: '10m' }),
+    release: z
+      .strictObject({
+        source: localPath.default('.').meta({ description: 'The build folder that becomes a release, relative to mono.yml.' }),
+        ignore_file: localPath.optional().meta({ description: 'Paths to leave out, in .gitignore syntax. Default: .monoignore in the build folder, if present.' }),
+        build: z.string().min(1).optional().meta({ description: 'A local command run in the project folder before packaging (for example "npm run build"). The deploy stops if it fails.' }),
+        keep: z.int().min(1, { error: 'keep at least 1 release' }).default(5).meta({ description: 'How many releases to keep on the box (the current and any still running are always kept).' }),
+        compress: z.boolean().default(true).meta({ description: 'gzip (level 1) the upload stream. Turn off on fast links.' }),
+      })
+      .default({ source: '.', keep: 5, compress: true }),
     env_file: localPath.optional().meta({ description: 'Local env file uploaded to shared/.env (0600). Never printed.' }),
+    env_command: z.string().min(1).optional().meta({ description: 'A local command whose output is uploaded as shared/.env (0600), for example "pass show shop/env". Never printed.' }),
     shared: z.array(z.string()).default([]).meta({ description: 'Paths persisted across releases, linked from shared/.' }),
     databases: z
       .array(

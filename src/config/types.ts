@@ -44,7 +44,15 @@ export interface Config {
     readonly tls?: { readonly certificate: string; readonly key: string; readonly listen: ListenAddress };
     readonly clientMaxBodySize: string;
   };
+  readonly release: {
+    readonly source: string;
+    readonly ignoreFile?: string;
+    readonly build?: string;
+    readonly keep: number;
+    readonly compress: boolean;
+  };
   readonly envFile?: string;
+  readonly envCommand?: string;
   readonly shared: readonly string[];
   readonly databases: readonly { readonly name: string; readonly user: string; readonly host?: string; readonly port: number }[];
   readonly backups: {

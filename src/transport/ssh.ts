@@ -1,6 +1,6 @@
 // Runs commands on the box over one node-ssh connection, with strict host-key checking and timeouts.
 import { readFileSync } from 'node:fs';
-import { Readable } from 'node:stream';
+import { Readable, type Writable } from 'node:stream';
 import { NodeSSH } from 'node-ssh';
 import type { ClientChannel, ConnectConfig, ServerHostKeyAlgorithm } from 'ssh2';
 import { sudoArgv, type Cmd } from '../commands/cmd.js';
@@ -25,6 +25,16 @@ export interface SshOptions {
 /** Remote commands run through `sh -c` so the login shell of the user (bash, dash, zsh…) does not matter. */
 export function remoteLine(argv: readonly string[]): string {
   return `sh -c ${quoteArg(toShellLine(argv))}`;
+}
+
+/** A command running on the box with live stdin/stdout (for uploads and for holding the deploy lock). */
+export interface RemoteProcess {
+  readonly stdin: Writable;
+  readonly stdout: Readable;
+  readonly stderr: Readable;
+  /** The exit status; null when the connection dropped before the command ended. */
+  readonly exit: Promise<number | null>;
+  close(): void;
 }
 
 export class SshTransport implements Transport {
@@ -132,7 +142,27 @@ export class SshTransport implements Transport {
     }
   }
 
-  #droppedError(cmd: Cmd, cause?: unknown): MonoError {
+  /** Starts a command whose stdin and stdout stay open (no command timeout: the caller decides when it is done). */
+  async spawn(argv: readonly string[], options: { privileged?: boolean } = {}): Promise<RemoteProcess> {
+    if (this.#dropped !== undefined) throw this.#droppedError({ argv });
+    const full = options.privileged === true && this.#options.target.user !== 'root' ? sudoArgv(argv) : argv;
+    this.#options.onCommand?.(`${this.where} $ ${toShellLine(full)} < (stream)`);
+    const connection = this.#ssh.connection;
+    if (connection === null) throw this.#droppedError({ argv });
+    const channel = await new Promise<ClientChannel>((resolve, reject) => {
+      connection.exec(remoteLine(full), (error, ch) => (error === undefined || error === null ? resolve(ch) : reject(this.#droppedError({ argv }, error))));
+    });
+    const exit = new Promise<number | null>((resolve) => {
+      let code: number | null = null;
+      channel.on('exit', (c: number | null) => {
+        code = typeof c === 'number' ? c : null;
+      });
+      channel.on('close', () => resolve(code));
+    });
+    return { stdin: channel, stdout: channel, stderr: channel.stderr, exit, close: () => channel.close() };
+  }
+
+  #droppedError(cmd: Pick<Cmd, 'argv'>, cause?: unknown): MonoError {
     return new MonoError('SSH_DISCONNECTED', `the SSH connection to ${this.where} dropped while running ${cmd.argv[0] ?? 'a command'}`, {
       hint: 'check the network and run the same command again: every step checks before it changes anything',
       cause: cause ?? this.#dropped,

@@ -3,6 +3,8 @@
 # Every argument is checked here against a fixed list; anything else is refused.
 set -eu
 APP='{{app}}'
+APP_USER='{{user}}'
+ROOT='{{root}}'
 PROCESSES=' {{processes}} '
 
 die() {
@@ -37,6 +39,44 @@ case "$verb" in
     valid_release "$2" || die "bad release id: $2"
     exec systemctl --no-pager "$verb" "$APP-$1@$2.service"
     ;;
+  enable)
+    # start an instance and start it again after a reboot
+    [ $# -eq 2 ] || die "usage: enable PROCESS RELEASE"
+    valid_process "$1" || die "unknown process type: $1"
+    valid_release "$2" || die "bad release id: $2"
+    exec systemctl enable --now --quiet "$APP-$1@$2.service"
+    ;;
+  retire)
+    # no restart after a reboot, and stop without waiting: the instance drains and exits on its own
+    [ $# -eq 2 ] || die "usage: retire PROCESS RELEASE"
+    valid_process "$1" || die "unknown process type: $1"
+    valid_release "$2" || die "bad release id: $2"
+    systemctl disable --quiet "$APP-$1@$2.service"
+    exec systemctl stop --no-block "$APP-$1@$2.service"
+    ;;
+  logs)
+    [ $# -eq 3 ] || die "usage: logs PROCESS RELEASE LINES"
+    valid_process "$1" || die "unknown process type: $1"
+    valid_release "$2" || die "bad release id: $2"
+    case "$3" in '' | *[!0-9]*) die "bad line count: $3" ;; esac
+    exec journalctl --no-pager --output=short-iso --lines="$3" --unit="$APP-$1@$2.service"
+    ;;
+  run-release)
+    # the Procfile's release command, once, in the new release's environment, hardened like the units
+    [ $# -eq 1 ] || die "usage: run-release RELEASE"
+    valid_release "$1" || die "bad release id: $1"
+    [ -f "$ROOT/releases/$1/.mono/procs/release" ] || die "release $1 has no release command"
+    exec systemd-run --quiet --wait --pipe --collect --service-type=exec \
+      --unit="$APP-release-$1" \
+      --property=User="$APP_USER" --property=Group="$APP_USER" \
+      --property=WorkingDirectory="$ROOT/releases/$1" \
+      --property=EnvironmentFile=-"$ROOT/shared/.env" \
+      --property=NoNewPrivileges=yes --property=ProtectSystem=strict --property=ProtectHome=yes \
+      --property=PrivateTmp=yes --property=PrivateDevices=yes \
+      --property=ReadWritePaths="$ROOT/shared /run/$APP" \
+      --setenv=MONO_APP="$APP" --setenv=MONO_PROCESS=release --setenv=MONO_RELEASE="$1" \
+      /bin/sh "$ROOT/releases/$1/.mono/procs/release"
+    ;;
   nginx-reload)
     [ $# -eq 0 ] || die "usage: nginx-reload"
     nginx -t -q
@@ -47,6 +87,6 @@ case "$verb" in
     exec systemctl daemon-reload
     ;;
   *)
-    die "unknown command: ${verb:-(none)} (allowed: start stop restart reload is-active status nginx-reload daemon-reload)"
+    die "unknown command: ${verb:-(none)} (allowed: start stop restart reload is-active status enable retire logs run-release nginx-reload daemon-reload)"
     ;;
 esac

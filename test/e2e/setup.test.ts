@@ -24,6 +24,7 @@ const MANAGED = [
   '/etc/nginx/mono/shop',
   '/etc/sudoers.d/mono-shop',
   '/etc/tmpfiles.d/mono-shop.conf',
+  '/etc/systemd/system/shop-current.service',
   '/run/shop',
 ];
 

@@ -45,7 +45,7 @@ test('a minimal config gets every default', () => {
 const TABLE: readonly (readonly [string, string, readonly string[]])[] = [
   ['missing required keys', 'ssh: {}\n', ['app: is required (hint: for example: app: shop)', 'host: is required (hint: write it as user@host or user@host:port, for example root@203.0.113.7:22)']],
   ['unknown key with a suggestion', BASE + 'nginx:\n  server_name: [a.example.com]\n', ['nginx.server_name: unknown key (hint: did you mean server_names?)']],
-  ['unknown top-level key', BASE + 'colour: blue\n', ['colour: unknown key (hint: allowed here: app, host, user, root, ssh, procfile, processes, health, handover, nginx, env_file, shared, databases, backups, schedules, notifications)']],
+  ['unknown top-level key', BASE + 'colour: blue\n', ['colour: unknown key (hint: allowed here: app, host, user, root, ssh, procfile, processes, health, handover, nginx, release, env_file, env_command, shared, databases, backups, schedules, notifications)']],
   ['wrong type', BASE + 'shared: storage\n', ['shared: expected array, got "storage"']],
   ['bad app name', 'app: Shop_1\nhost: root@h\n', ['app: expected a short lower-case name: letters, digits and "-", starting with a letter (at most 31 characters) (hint: for example: app: shop)']],
   ['bad host', 'app: shop\nhost: 203.0.113.7\n', ['host: expected user@host[:port], the user is missing (hint: write it as user@host or user@host:port, for example root@203.0.113.7:22)']],
@@ -57,6 +57,9 @@ const TABLE: readonly (readonly [string, string, readonly string[]])[] = [
   ['missing env secret', BASE + 'notifications:\n  webhook: $MONO_HOOK\n', ['notifications.webhook: environment variable MONO_HOOK is not set (hint: export MONO_HOOK=… before running mono, or write the value itself)']],
   ['offsite on the box itself', BASE + 'backups:\n  offsite:\n    host: backup@203.0.113.7\n    path: /srv/backups\n', ['backups.offsite.host: is the app box itself (hint: an offsite copy must live on another machine, or it is lost with the box)']],
   ['app root hidden by ProtectHome', BASE + 'root: /home/shop\n', ["root: /home/shop is hidden from the app by the unit's ProtectHome=yes (hint: put the app under /srv (the default /srv/<app>) or another folder outside /home, /root and /run/user)"]],
+  ['env file and env command together', BASE + 'env_file: .env\nenv_command: pass show shop\n', ['env_command: cannot be used together with env_file (hint: keep one: env_file uploads a local file, env_command uploads the output of a command)']],
+  ['shared path escaping the release', BASE + 'shared: [storage, ../etc]\n', ['shared[1]: "../etc" is not a plain relative path inside the release (hint: use paths such as storage or log/app.log (no leading /, no ..))']],
+  ['keep zero releases', BASE + 'release:\n  keep: 0\n', ['release.keep: keep at least 1 release']],
   ['root as app user', BASE + 'user: root\n', ['user: the app must not run as root (hint: pick an unprivileged name; mono setup creates the user)']],
   ['no web process', BASE + 'processes:\n  worker: bin/worker\n', ['processes: there is no "web" process type, so nginx has nothing to send requests to (hint: add a line such as "web: bin/server" (it listens on $MONO_LISTEN))']],
   ['YAML syntax error', 'app: shop\n  host: [\n', ['line 1: YAML syntax: Nested mappings are not allowed in compact mappings (hint: check the indentation and quoting on that line)']],

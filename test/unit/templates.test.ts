@@ -43,6 +43,7 @@ test('rendered files match the checked-in expectations (plain HTTP)', () => {
   expectFile('sudoers', files.sudoers);
   expectFile('priv-shop', files.privHelper);
   expectFile('tmpfiles.conf', files.tmpfiles);
+  expectFile('shop-current.service', files.currentUnit);
 });
 
 test('rendered nginx site with TLS matches its expectation', () => {

@@ -1,3 +1,88 @@
-// (placeholder: replaced by the agent implementation)
+// `mono agent <verb>` (hidden): the box side of deploys, run over SSH by the CLI. JSON in on stdin, one JSON line out on stdout.
 import type { Command } from 'commander';
-export function registerAgent(_program: Command): void {}
+import { lazy } from '../run.js';
+
+const ROOT = ['--root <path>', 'the app root on the box (absolute), e.g. /srv/shop'] as const;
+
+export function registerAgent(program: Command): void {
+  const agent = program
+    .command('agent', { hidden: true })
+    .description('box-side verbs used by mono over SSH (requests on stdin, one JSON reply line on stdout)');
+
+  agent
+    .command('store-missing')
+    .description('read "<sha256> <size>" lines; print the blobs the store lacks')
+    .requiredOption(...ROOT)
+    .action(lazy(async () => (await import('../../agent/store-missing.js')).handler));
+
+  agent
+    .command('receive')
+    .description('store the blobs of an upload stream; exit 75 after a write error (disk full…)')
+    .requiredOption(...ROOT)
+    .option('--gzip', 'the stream is gzip-compressed')
+    .action(lazy(async () => (await import('../../agent/receive.js')).handler));
+
+  agent
+    .command('release-build')
+    .description('build releases/<id> from a BuildRequest on stdin (hard links to store blobs)')
+    .requiredOption(...ROOT)
+    .action(lazy(async () => (await import('../../agent/release-build.js')).handler));
+
+  agent
+    .command('releases')
+    .description('list releases, newest first, with metadata, the current one and live units')
+    .requiredOption(...ROOT)
+    .option('--app <name>', 'app name, to look up its systemd units')
+    .action(lazy(async () => (await import('../../agent/releases.js')).handler));
+
+  agent
+    .command('prune')
+    .description('remove old releases (keeping the newest N, the current one and any with live units), then unused blobs')
+    .requiredOption(...ROOT)
+    .requiredOption('--keep <n>', 'how many of the newest releases to keep')
+    .requiredOption('--app <name>', 'app name, to look up its systemd units')
+    .option('--dry-run', 'say what would be removed, remove nothing')
+    .action(lazy(async () => (await import('../../agent/prune.js')).handler));
+
+  const lock = agent.command('lock').description('the deploy lock (<root>/.mono/lock)');
+  const lockCommands = async () => import('../../agent/lock-command.js');
+
+  lock
+    .command('hold')
+    .description('take the lock until stdin ends or a "release" line arrives (first stdin line: the JSON request)')
+    .requiredOption(...ROOT)
+    .action(lazy(async () => (await lockCommands()).holdHandler));
+
+  lock
+    .command('acquire')
+    .description('take the lock until it is released (stdin: the JSON request)')
+    .requiredOption(...ROOT)
+    .action(lazy(async () => (await lockCommands()).acquireHandler));
+
+  lock
+    .command('status')
+    .description('who holds the lock, and whether the holder is gone')
+    .requiredOption(...ROOT)
+    .action(lazy(async () => (await lockCommands()).statusHandler));
+
+  lock
+    .command('release')
+    .description('release the lock: your own with --token, anyone\'s with --force')
+    .requiredOption(...ROOT)
+    .option('--token <token>', 'the token from the reply that took the lock')
+    .option('--force', 'release whoever holds it')
+    .action(lazy(async () => (await lockCommands()).releaseHandler));
+
+  agent
+    .command('audit')
+    .description('print the last entries of the audit log')
+    .requiredOption(...ROOT)
+    .option('--lines <n>', 'how many entries', '20')
+    .action(lazy(async () => (await import('../../agent/audit.js')).handler));
+
+  agent
+    .command('audit-append')
+    .description('append the JSON object on stdin to the audit log (adds "time")')
+    .requiredOption(...ROOT)
+    .action(lazy(async () => (await import('../../agent/audit.js')).appendHandler));
+}

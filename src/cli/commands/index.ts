@@ -31,6 +31,38 @@ export function registerCommands(program: Command): void {
     .description('provision the box over SSH: packages, deploy user, folders, systemd units, nginx, sudo rules, agent (idempotent)')
     .action(lazy(async () => (await import('../../ops/setup/command.js')).setupCommand));
 
+  program
+    .command('deploy')
+    .description('package the release, send only what the box lacks, verify it there, run the release command, then switch to it')
+    .option('--from <path>', 'deploy this build folder or tarball (.tar, .tar.gz, .tgz) instead of release.source')
+    .option('--wait-lock', 'wait for another deploy to finish instead of failing at once')
+    .option('-m, --message <text>', 'a note for the lock and the audit log')
+    .action(lazy(async () => (await import('../../ops/deploy/command.js')).deployCommand));
+
+  const releases = program
+    .command('releases')
+    .description('list the releases on the box: current, running, size, who deployed, when, git commit')
+    .action(lazy(async () => (await import('../../ops/releases.js')).releasesCommand));
+  releases
+    .command('prune')
+    .description('remove old releases (never the current or a running one) and blobs no kept release uses; --dry-run shows what would go')
+    .option('--keep <n>', 'releases to keep (default: release.keep)')
+    .action(lazy(async () => (await import('../../ops/releases.js')).pruneCommand));
+
+  program
+    .command('lock')
+    .description('the deploy lock: status, acquire (by hand, e.g. for maintenance) or release [--force]')
+    .argument('<action>', 'status | acquire | release')
+    .option('-m, --message <text>', 'why (with acquire)')
+    .option('--force', 'release a lock held by someone else (with release)')
+    .action(lazy(async () => (await import('../../ops/lock-cmd.js')).lockCommand));
+
+  program
+    .command('audit')
+    .description('show the recent entries of the audit log on the box')
+    .option('--lines <n>', 'how many entries', '20')
+    .action(lazy(async () => (await import('../../ops/lock-cmd.js')).auditCommand));
+
   registerSandbox(program);
   registerAgent(program);
 }

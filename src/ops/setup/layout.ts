@@ -29,6 +29,8 @@ export interface Layout {
   readonly nginxIncludeDir: string;
   readonly nginxProxy: string;
   readonly staging: string;
+  readonly currentUnit: string;
+  readonly currentUnitName: string;
   unit(process: string): string;
 }
 
@@ -56,6 +58,8 @@ export function layoutOf(config: Pick<Config, 'app' | 'root' | 'backups'>): Layo
     nginxIncludeDir: `/etc/nginx/mono/${app}`,
     nginxProxy: `/etc/nginx/mono/${app}/proxy.conf`,
     staging: `${STAGING_DIR}/${app}`,
+    currentUnit: `/etc/systemd/system/${app}-current.service`,
+    currentUnitName: `${app}-current.service`,
     unit: (process: string) => `/etc/systemd/system/${app}-${process}@.service`,
   };
 }

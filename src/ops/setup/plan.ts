@@ -4,6 +4,7 @@ import { daemonReload, nginxReload, nginxTest, runAgentVersion, systemdVerify, v
 import { probe } from '../../commands/cmd.js';
 import type { Config } from '../../config/types.js';
 import { needs, ok, type Step } from '../../plan/step.js';
+import { enableUnit, isEnabled } from '../../commands/system.js';
 import type { BoxFacts } from './facts.js';
 import { AGENT_BIN, AGENT_BUNDLE, AGENT_DIR, layoutOf, NGINX_GROUP, STAGING_DIR } from './layout.js';
 import { managedFileStep } from './managed-file.js';
@@ -143,6 +144,20 @@ export function buildSetupPlan(inputs: SetupInputs): Step[] {
         afterChange: [daemonReload()],
       }),
     ),
+    managedFileStep({
+      id: 'unit-current',
+      describe: `systemd unit ${L.currentUnitName} (restores the route to the current release after a boot)`,
+      path: L.currentUnit,
+      content: files.currentUnit.content,
+      mode: '0644',
+      owner: 'root',
+      group: 'root',
+      stagingDir,
+      validateStaged: (staged) => systemdVerify(staged),
+      validationName: 'systemd-analyze verify',
+      afterChange: [daemonReload()],
+    }),
+    enabledUnitStep(L.currentUnitName),
     managedFileStep({ id: 'nginx-proxy', describe: `nginx include ${L.nginxProxy}`, path: L.nginxProxy, content: files.nginxProxy.content, mode: '0644', owner: 'root', group: 'root', stagingDir, ...nginxCheckAndReload }),
     managedFileStep({ id: 'nginx-site', describe: `nginx site ${L.nginxSite}`, path: L.nginxSite, content: files.nginxSite.content, mode: '0644', owner: 'root', group: 'root', stagingDir, ...nginxCheckAndReload }),
     ...(config.nginx.serverNames.includes('_') ? [disableDefaultSite()] : []),
@@ -174,6 +189,21 @@ function disableDefaultSite(): Step {
       await t.run(removeFile(link));
       await t.run(nginxTest());
       await t.run(nginxReload());
+    },
+  };
+}
+
+/** A unit enabled at boot (checked with is-enabled, which needs no root). */
+function enabledUnitStep(unit: string): Step {
+  return {
+    id: `enable-${unit.replace(/\.service$/, '')}`,
+    describe: `${unit} enabled at boot`,
+    async check(t) {
+      const out = await t.run(isEnabled(unit));
+      return out.stdout.trim() === 'enabled' ? ok : needs(out.stdout.trim() || 'not enabled');
+    },
+    async apply(t) {
+      await t.run(enableUnit(unit));
     },
   };
 }

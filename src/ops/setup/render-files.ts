@@ -17,6 +17,7 @@ export interface RenderedSetupFiles {
   readonly sudoers: RenderedFile;
   readonly privHelper: RenderedFile;
   readonly tmpfiles: RenderedFile;
+  readonly currentUnit: RenderedFile;
 }
 
 function listenText(l: ListenAddress): string {
@@ -67,5 +68,6 @@ export function renderSetupFiles(config: Config): RenderedSetupFiles {
     sudoers: renderFile('sudo/sudoers', layout.sudoers, { ...base, helper: layout.privHelper }, config.dir),
     privHelper: renderFile('sudo/priv.sh', layout.privHelper, { ...base, processes: serviceProcesses(config).join(' ') }, config.dir),
     tmpfiles: renderFile('systemd/tmpfiles.conf', layout.tmpfiles, base, config.dir),
+    currentUnit: renderFile('systemd/current.service', layout.currentUnit, base, config.dir),
   };
 }

@@ -1,0 +1,137 @@
+// `mono deploy`: package, send what the box lacks, build and verify the release there, then activate it.
+import { MonoError } from '../../errors.js';
+import type { Context } from '../../cli/context.js';
+import { monoVersion } from '../../cli/version.js';
+import { serviceProcesses } from '../../config/types.js';
+import { Progress } from '../../release/progress.js';
+import type { BuildRequest, BuildResult, PruneResult } from '../../release/protocol.js';
+import type { SshTransport } from '../../transport/ssh.js';
+import { connect } from '../connect.js';
+import { layoutOf } from '../setup/layout.js';
+import { activate } from './activate.js';
+import { agentCall } from './agent-call.js';
+import { runBuild } from './build.js';
+import { readEnvSource, uploadEnv } from './env.js';
+import { acquireLock } from './lock.js';
+import { prepareRelease, type PreparedRelease } from './prepare.js';
+import { priv } from './units.js';
+import { uploadRound, type UploadBlob } from './upload.js';
+import { recordAudit } from './audit-entry.js';
+
+export interface DeployOptions {
+  readonly waitLock?: boolean;
+  readonly message?: string;
+  readonly from?: string;
+}
+
+const MAX_ROUNDS = 3;
+
+/** Sends every blob the box lacks; blobs the box rejects (wrong sha256) are sent again, up to MAX_ROUNDS times. */
+async function sendMissing(ctx: Context, t: SshTransport, root: string, release: PreparedRelease, compress: boolean): Promise<{ wireBytes: number; blobs: number; resent: number }> {
+  const unique = [...release.blobs.values()];
+  const reply = await agentCall<{ missing: string[] }>(t, ['store-missing'], root, { input: unique.map((b) => `${b.sha256} ${b.size}\n`).join('') });
+  let pending: UploadBlob[] = reply.missing.map((sha) => release.blobs.get(sha)).filter((b): b is UploadBlob => b !== undefined);
+  const blobs = pending.length;
+  let wireBytes = 0;
+  let resent = 0;
+  const corrupt = process.env['MONO_FAULT_CORRUPT_BLOBS'] === undefined ? undefined : Number(process.env['MONO_FAULT_CORRUPT_BLOBS']);
+  for (let round = 1; pending.length > 0; round++) {
+    if (round > MAX_ROUNDS) {
+      throw new MonoError('REMOTE_FAILED', `${pending.length} blobs failed verification on the box ${MAX_ROUNDS} times`, { hint: 'the connection or the box corrupts data: check the disk and memory of the box; nothing was switched' });
+    }
+    const total = pending.reduce((n, b) => n + b.size, 0);
+    const progress = new Progress(ctx.log, round === 1 ? 'uploading' : 'sending again', { bytes: total, files: pending.length });
+    const r = await uploadRound(t, root, pending, { gzip: compress, onContentBytes: (n) => progress.add(n), ...(round === 1 && corrupt !== undefined ? { corrupt } : {}) });
+    progress.done();
+    wireBytes += r.wireBytes;
+    if (r.result.rejected.length > 0) {
+      ctx.log.warn(`${r.result.rejected.length} blob${r.result.rejected.length === 1 ? '' : 's'} failed verification on the box and will be sent again`);
+      ctx.log.event('upload.rejected', { blobs: r.result.rejected });
+      resent += r.result.rejected.length;
+    }
+    const rejected = new Set(r.result.rejected);
+    pending = pending.filter((b) => rejected.has(b.sha256));
+  }
+  return { wireBytes, blobs, resent };
+}
+
+export async function deployCommand(ctx: Context, options: DeployOptions): Promise<number> {
+  const started = performance.now();
+  const config = await ctx.config();
+  const L = layoutOf(config);
+  const c = ctx.log.colors;
+
+  if (config.release.build !== undefined && options.from === undefined) await runBuild(config.release.build, config.dir, ctx.log);
+  const release = await prepareRelease(config, ctx, options);
+  const env = await readEnvSource(config);
+  ctx.log.info(`release ${c.bold(release.id)}: ${release.stats.files} files, ${(release.stats.bytes / 1e6).toFixed(1)} MB${release.meta.git === undefined ? '' : `, git ${release.meta.git.commit.slice(0, 10)}${release.meta.git.dirty ? ' (dirty)' : ''}`}`);
+  if (ctx.options.dryRun) {
+    ctx.log.info('dry run: nothing was sent');
+    ctx.log.event('deploy.plan', { id: release.id, ...release.stats });
+    return 0;
+  }
+
+  const t = await connect(ctx, config, 'deploy');
+  const agentVersion = (await t.run({ argv: ['/usr/local/bin/mono', '--version'], okCodes: [0, 127], mutates: false })).stdout.trim();
+  if (agentVersion !== monoVersion()) {
+    throw new MonoError('PREREQ_MISSING', agentVersion === '' ? `the mono agent is not installed on ${t.where}` : `the box runs mono agent ${agentVersion}, this is mono ${monoVersion()}`, { hint: 'run `mono setup` first: it installs the matching agent' });
+  }
+  const lock = await acquireLock(t, L.root, { operation: 'deploy', release: release.id, ...(options.message === undefined ? {} : { message: options.message }) }, { wait: options.waitLock === true, log: ctx.log });
+  const unregister = ctx.onCleanup(() => lock.release());
+  try {
+    const sent = await sendMissing(ctx, t, L.root, release, config.release.compress);
+    const request: BuildRequest = { id: release.id, manifest: release.manifest, meta: release.meta, processes: config.processes, shared: config.shared };
+    let built = await agentCall<BuildResult>(t, ['release-build'], L.root, { input: JSON.stringify(request) });
+    if (built.missing.length > 0) {
+      // Pruned between the check and the build (or removed by hand): send those and build again, once.
+      await sendMissing(ctx, t, L.root, release, config.release.compress);
+      built = await agentCall<BuildResult>(t, ['release-build'], L.root, { input: JSON.stringify(request) });
+      if (built.missing.length > 0) throw new MonoError('REMOTE_FAILED', `the box still lacks ${built.missing.length} blobs of the release`, { hint: 'deploy again' });
+    }
+    ctx.log.info(`  built and verified releases/${release.id} (sent ${(sent.wireBytes / 1e6).toFixed(2)} MB in ${sent.blobs} new blobs${sent.resent > 0 ? `, ${sent.resent} sent again after failing verification` : ''})`);
+    await recordAudit(t, L.root, { action: 'release', release: release.id, files: built.files, bytes: built.bytes, sentBytes: sent.wireBytes, git: release.meta.git?.commit });
+
+    if (env !== undefined && (await uploadEnv(t, L.envFile, env))) {
+      ctx.log.info('  env file updated (shared/.env, 0600)');
+      await recordAudit(t, L.root, { action: 'env', release: release.id });
+    }
+    if (config.processes['release'] !== undefined) {
+      ctx.log.info('  running the release command');
+      try {
+        const out = await t.run(priv(L.privHelper, 'run-release', release.id), { timeoutMs: 60 * 60_000 });
+        for (const line of out.stdout.split('\n').filter(Boolean).slice(-10)) ctx.log.info(c.dim(`    ${line}`));
+      } catch (error) {
+        const failed = error as { stdout?: string; stderr?: string };
+        throw new MonoError('REMOTE_FAILED', `the release command failed; nothing was switched, the previous release still serves`, {
+          hint: 'fix it (its output is above) and deploy again',
+          details: `${failed.stdout ?? ''}\n${failed.stderr ?? ''}`.split('\n').filter((l) => l.trim() !== '').slice(-15),
+          cause: error,
+        });
+      }
+    }
+    const { retired } = await activate(
+      t,
+      { app: config.app, root: L.root, runDir: L.runDir, helper: L.privHelper, release: release.id, processes: orderedProcesses(config.processes), healthPath: config.health.path, healthTimeoutMs: config.health.timeoutMs },
+      ctx.log,
+    );
+    await recordAudit(t, L.root, { action: 'activate', release: release.id, retired });
+    const pruned = await agentCall<PruneResult>(t, ['prune'], L.root, { extra: ['--keep', String(config.release.keep), '--app', config.app] });
+    if (pruned.removedReleases.length > 0 || pruned.removedBlobs > 0) {
+      ctx.log.info(`  pruned ${pruned.removedReleases.length} old releases and ${pruned.removedBlobs} unused blobs (${(pruned.freedBytes / 1e6).toFixed(1)} MB)`);
+      await recordAudit(t, L.root, { action: 'prune', removed: pruned.removedReleases, blobs: pruned.removedBlobs, freedBytes: pruned.freedBytes });
+    }
+    const seconds = ((performance.now() - started) / 1000).toFixed(1);
+    ctx.log.event('deploy.done', { id: release.id, files: built.files, bytes: built.bytes, sentBytes: sent.wireBytes, sentBlobs: sent.blobs, resent: sent.resent, seconds: Number(seconds) });
+    ctx.log.info(c.green(`deployed ${release.id} in ${seconds} s`));
+    return 0;
+  } finally {
+    unregister();
+    await lock.release();
+  }
+}
+
+/** web first, so traffic can switch as soon as it is healthy; release is a one-off, not a unit. */
+export function orderedProcesses(processes: Readonly<Record<string, string>>): string[] {
+  const names = serviceProcesses({ processes });
+  return [...names.filter((n) => n === 'web'), ...names.filter((n) => n !== 'web')];
+}

@@ -1,0 +1,50 @@
+// Builders for what a deploy asks of systemd: through the privileged helper (sudo) and read-only listings.
+import { probe, shellScript, type Cmd } from '../../commands/cmd.js';
+
+export function priv(helper: string, ...args: string[]): Cmd {
+  return { argv: [helper, ...args], privileged: true, mutates: !['is-active', 'status', 'logs'].includes(args[0] ?? '') };
+}
+
+/** Every instance unit of the app: "<unit> <load> <active> <sub> …" lines. */
+export function listInstances(app: string): Cmd {
+  return probe(['systemctl', 'list-units', '--all', '--plain', '--no-legend', '--no-pager', `${app}-*@*.service`]);
+}
+
+export interface Instance {
+  readonly unit: string;
+  readonly process: string;
+  readonly release: string;
+  readonly active: string;
+}
+
+export function parseInstances(app: string, text: string): Instance[] {
+  const pattern = new RegExp(`^${app}-([a-z][a-z0-9_-]*)@([^.\\s]+(?:\\.[^.\\s]+)*)\\.service$`);
+  return text
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/))
+    .flatMap(([unit = '', , active = '']) => {
+      const m = pattern.exec(unit);
+      return m?.[1] === undefined || m[2] === undefined ? [] : [{ unit, process: m[1], release: m[2], active }];
+    });
+}
+
+/**
+ * Polls the new web instance through its own socket until GET <path> answers 2xx, the unit fails, or time runs out.
+ * Exit 0: healthy. Exit 1: timed out. Exit 2: the unit failed or systemd already restarted it (crashed while starting).
+ */
+export function healthProbe(socket: string, path: string, unit: string, timeoutS: number): Cmd {
+  return shellScript(
+    'end=$(( $(date +%s) + $4 )); while :; do if curl -fsS -o /dev/null --max-time 2 --unix-socket "$1" "http://localhost$2"; then exit 0; fi; if systemctl is-failed --quiet "$3" || [ "$(systemctl show -P NRestarts "$3")" != 0 ]; then exit 2; fi; if [ "$(date +%s)" -ge "$end" ]; then exit 1; fi; sleep 0.2; done',
+    [socket, path, unit, String(timeoutS)],
+    { okCodes: [0, 1, 2], mutates: false },
+  );
+}
+
+/** Points nginx at the new socket and `current` at the new release, each by one atomic rename. */
+export function switchCurrent(runDir: string, root: string, release: string): Cmd {
+  return shellScript(
+    'set -e; ln -sfn "$1/$3.sock" "$1/current.sock.mono-tmp"; mv -fT "$1/current.sock.mono-tmp" "$1/current.sock"; ln -sfn "releases/$3" "$2/current.mono-tmp"; mv -fT "$2/current.mono-tmp" "$2/current"',
+    [runDir, root, release],
+    { mutates: true },
+  );
+}

@@ -1,0 +1,55 @@
+// `mono releases` (list what is on the box) and `mono releases prune`.
+import type { Context } from '../cli/context.js';
+import type { PruneResult, ReleaseInfo } from '../release/protocol.js';
+import { connect } from './connect.js';
+import { agentCall } from './deploy/agent-call.js';
+import { recordAudit } from './deploy/audit-entry.js';
+import { layoutOf } from './setup/layout.js';
+
+function age(iso: string | undefined, now = Date.now()): string {
+  if (iso === undefined) return '?';
+  const s = Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
+  if (s < 120) return `${s}s ago`;
+  if (s < 7200) return `${Math.round(s / 60)}m ago`;
+  if (s < 172_800) return `${Math.round(s / 3600)}h ago`;
+  return `${Math.round(s / 86_400)}d ago`;
+}
+
+export function releasesTable(app: string, releases: readonly ReleaseInfo[], now = Date.now()): string {
+  const rows = [['', 'RELEASE', 'RUNNING', 'SIZE', 'DEPLOYED', 'BY', 'GIT']];
+  for (const r of releases) {
+    rows.push([
+      r.current ? '*' : '',
+      r.id,
+      r.units.map((u) => `${u.unit.replace(/@.*/, '').slice(app.length + 1)}:${u.state}`).join(',') || '-',
+      `${(r.bytes / 1e6).toFixed(1)} MB`,
+      age(r.meta?.createdAt, now),
+      r.meta?.by ?? '?',
+      r.meta?.git === undefined ? '-' : `${r.meta.git.commit.slice(0, 10)}${r.meta.git.dirty ? '+' : ''}`,
+    ]);
+  }
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n');
+}
+
+export async function releasesCommand(ctx: Context): Promise<number> {
+  const config = await ctx.config();
+  const t = await connect(ctx, config, 'deploy');
+  const { releases } = await agentCall<{ releases: ReleaseInfo[] }>(t, ['releases'], layoutOf(config).root, { extra: ['--app', config.app] });
+  if (ctx.options.json) ctx.log.data(JSON.stringify({ type: 'releases', releases }));
+  else ctx.log.data(releases.length === 0 ? 'no releases yet: run mono deploy' : releasesTable(config.app, releases));
+  return 0;
+}
+
+export async function pruneCommand(ctx: Context, options: { keep?: string }): Promise<number> {
+  const config = await ctx.config();
+  const t = await connect(ctx, config, 'deploy');
+  const root = layoutOf(config).root;
+  const keep = options.keep ?? String(config.release.keep);
+  const result = await agentCall<PruneResult>(t, ['prune'], root, { extra: ['--keep', keep, '--app', config.app, ...(ctx.options.dryRun ? ['--dry-run'] : [])] });
+  if (!ctx.options.dryRun && (result.removedReleases.length > 0 || result.removedBlobs > 0)) await recordAudit(t, root, { action: 'prune', removed: result.removedReleases, blobs: result.removedBlobs, freedBytes: result.freedBytes });
+  ctx.log.event('prune', { ...result });
+  const verb = ctx.options.dryRun ? 'would remove' : 'removed';
+  ctx.log.info(`${verb} ${result.removedReleases.length} releases (${result.removedReleases.join(', ') || 'none'}) and ${result.removedBlobs} unused blobs, ${(result.freedBytes / 1e6).toFixed(1)} MB; kept ${result.keptReleases.length}`);
+  return 0;
+}

@@ -1,0 +1,230 @@
+// mono deploy against a real box: delta upload, verified release, env file, release command, activation, lock, audit.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { before, test } from 'node:test';
+import type { BoxInfo } from '../../src/sandbox/index.js';
+import { appProject, type AppProject } from '../support/app.js';
+import { bootBox, boxSsh } from '../support/box.js';
+import { mono } from '../support/cli.js';
+
+let box: BoxInfo;
+let app: AppProject;
+
+interface Done {
+  type: string;
+  id: string;
+  sentBlobs: number;
+  sentBytes: number;
+  resent: number;
+  files: number;
+}
+
+function doneEvent(stdout: string): Done {
+  const done = stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Done)
+    .find((e) => e.type === 'deploy.done');
+  assert.ok(done !== undefined, `no deploy.done event in ${stdout.slice(-500)}`);
+  return done;
+}
+
+async function served(): Promise<string> {
+  const r = await boxSsh(box, `curl -s --max-time 5 http://127.0.0.1:${box.httpPort}/`);
+  return r.stdout.trim();
+}
+
+async function releaseDirs(): Promise<string[]> {
+  const r = await boxSsh(box, 'ls /srv/shop/releases');
+  return r.stdout.split('\n').filter(Boolean);
+}
+
+before(async () => {
+  box = await bootBox('app');
+  app = appProject(box, {
+    procfile: 'web: node server.js\nrelease: node migrate.js\n',
+    yaml: 'shared: [storage]\nenv_file: app.env\nrelease:\n  keep: 3\n',
+    files: {
+      'migrate.js': "require('node:fs').appendFileSync('storage/migrations.log', process.env.MONO_RELEASE + ' ' + process.env.GREETING + '\\n');\n",
+      'app.env': 'GREETING=hello-secret-value\n',
+      'lib/data.txt': 'some data\n'.repeat(1000),
+      'bin/tool': '#!/bin/sh\necho tool\n',
+    },
+  });
+  const { chmodSync } = await import('node:fs');
+  chmodSync(`${app.dir}/bin/tool`, 0o755);
+  app.write('.monoignore', 'mono.yml\n.monoignore\napp.env\n');
+  const setup = await mono(['setup'], { cwd: app.dir });
+  assert.equal(setup.code, 0, setup.stderr);
+});
+
+test('first deploy: the release is built, verified, migrated and serving through nginx', async () => {
+  const r = await mono(['deploy', '--json'], { cwd: app.dir });
+  assert.equal(r.code, 0, r.stderr);
+  const done = doneEvent(r.stdout);
+  assert.match(done.id, /^\d{8}T\d{6}Z-[0-9a-f]{8}$/);
+  assert.equal(await served(), `version 1 release ${done.id}`);
+  const box_ = await boxSsh(
+    box,
+    [
+      `readlink /srv/shop/current`,
+      `stat -c '%a %U' /srv/shop/releases/${done.id}/server.js /srv/shop/releases/${done.id}/bin/tool /srv/shop/releases/${done.id} /srv/shop/shared/.env`,
+      `readlink /srv/shop/releases/${done.id}/storage`,
+      `cat /srv/shop/shared/storage/migrations.log`,
+      `cat /srv/shop/releases/${done.id}/.mono/procs/web`,
+      `systemctl is-enabled shop-web@${done.id}`,
+    ].join(' && '),
+  );
+  assert.equal(box_.code, 0, box_.stderr);
+  assert.deepEqual(box_.stdout.split('\n'), [
+    `releases/${done.id}`,
+    '444 shop',
+    '555 shop',
+    '555 shop',
+    '600 shop',
+    '/srv/shop/shared/storage',
+    `${done.id} hello-secret-value`,
+    '#!/bin/sh',
+    `# written by mono for release ${done.id}`,
+    'exec node server.js',
+    'enabled',
+  ]);
+  assert.ok(!r.stdout.includes('hello-secret-value') && !r.stderr.includes('hello-secret-value'), 'the env file never appears in output');
+  const releases = await mono(['releases'], { cwd: app.dir });
+  assert.equal(releases.code, 0, releases.stderr);
+  assert.match(releases.stdout, new RegExp(`^\\*\\s+${done.id}\\s+web:active`, 'm'));
+});
+
+test('a redeploy with one changed file sends only that file and switches without a reload', async () => {
+  const before_ = await mono(['releases', '--json'], { cwd: app.dir });
+  app.write('VERSION', '2\n');
+  const r = await mono(['deploy', '--json'], { cwd: app.dir });
+  assert.equal(r.code, 0, r.stderr);
+  const done = doneEvent(r.stdout);
+  assert.equal(done.sentBlobs, 1, 'only the changed file is sent');
+  assert.ok(done.sentBytes < 2000, `sent ${done.sentBytes} bytes`);
+  assert.equal(await served(), `version 2 release ${done.id}`);
+  const old = (JSON.parse(before_.stdout) as { releases: { id: string; current: boolean }[] }).releases.find((x) => x.current);
+  assert.ok(old !== undefined);
+  const units = await boxSsh(box, `sleep 1; systemctl is-active shop-web@${old.id} shop-web@${done.id}; systemctl is-enabled shop-web@${old.id}`);
+  assert.deepEqual(units.stdout.split('\n'), ['inactive', 'active', 'disabled'], 'the old instance is retired and not started at boot');
+});
+
+test('a failing health check leaves the previous release serving and shows the log', async () => {
+  const previous = await served();
+  app.write('server.js', "console.error('boom: cannot start'); process.exit(3);\n");
+  const r = await mono(['deploy'], { cwd: app.dir });
+  assert.equal(r.code, 5, r.stderr);
+  assert.match(r.stderr, /error: the new web instance crashed while starting; nothing was switched, the previous release still serves/);
+  assert.match(r.stderr, /boom: cannot start/);
+  assert.match(r.stderr, /hint: /);
+  assert.equal(await served(), previous);
+  const { SERVER_JS } = await import('../support/app.js');
+  app.write('server.js', SERVER_JS);
+});
+
+test('a failing release command stops the deploy before the switch', async () => {
+  const previous = await served();
+  app.write('migrate.js', "console.log('migrating…'); console.error('migration 42 failed'); process.exit(1);\n");
+  const r = await mono(['deploy'], { cwd: app.dir });
+  assert.equal(r.code, 5, r.stderr);
+  assert.match(r.stderr, /error: the release command failed; nothing was switched, the previous release still serves/);
+  assert.match(r.stderr, /migration 42 failed/);
+  assert.equal(await served(), previous);
+  app.write('migrate.js', "require('node:fs').appendFileSync('storage/migrations.log', process.env.MONO_RELEASE + '\\n');\n");
+});
+
+test('a missing build folder and a failing build command stop before anything reaches the box', async () => {
+  const releases = await releaseDirs();
+  const missing = await mono(['deploy', '--from', '/nonexistent/build'], { cwd: app.dir });
+  assert.equal(missing.code, 2, missing.stderr);
+  assert.match(missing.stderr, /error: the build folder \/nonexistent\/build does not exist/);
+  const failing = appProject(box, { yaml: 'release:\n  build: "echo compiling; echo broken >&2; exit 4"\n' });
+  const r = await mono(['deploy'], { cwd: failing.dir });
+  assert.equal(r.code, 5, r.stderr);
+  assert.match(r.stderr, /error: the build command failed with status 4: echo compiling/);
+  assert.match(r.stderr, /broken/);
+  assert.deepEqual(await releaseDirs(), releases);
+});
+
+test('links pointing outside the release are refused, naming each one', async () => {
+  const { symlinkSync } = await import('node:fs');
+  const evil = appProject(box);
+  symlinkSync('../../etc/passwd', `${evil.dir}/escape`);
+  symlinkSync('/etc/shadow', `${evil.dir}/absolute`);
+  const r = await mono(['deploy'], { cwd: evil.dir });
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /error: the release has 2 links that point outside it/);
+  assert.match(r.stderr, /absolute -> \/etc\/shadow/);
+  assert.match(r.stderr, /escape -> \.\.\/\.\.\/etc\/passwd/);
+});
+
+test('corrupted blobs are rejected by the box and sent again', async () => {
+  app.write('lib/new-a.bin', randomBytes(50_000));
+  app.write('lib/new-b.bin', randomBytes(50_000));
+  const r = await mono(['deploy', '--json'], { cwd: app.dir, env: { MONO_FAULT_CORRUPT_BLOBS: '2' } });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /2 blobs failed verification on the box and will be sent again/);
+  const done = doneEvent(r.stdout);
+  assert.equal(done.resent, 2);
+  const check = await boxSsh(box, `cd /srv/shop/releases/${done.id} && sha256sum lib/new-a.bin lib/new-b.bin`);
+  const { createHash } = await import('node:crypto');
+  const { readFileSync } = await import('node:fs');
+  for (const name of ['new-a.bin', 'new-b.bin']) {
+    assert.ok(check.stdout.includes(`${createHash('sha256').update(readFileSync(`${app.dir}/lib/${name}`)).digest('hex')}  lib/${name}`));
+  }
+});
+
+test('two deploys at once: the second fails at once naming the holder, --wait-lock waits', async () => {
+  app.write('migrate.js', "setTimeout(() => {}, 6000);\n");
+  app.write('VERSION', '3\n');
+  const first = mono(['deploy', '-m', 'slow migration'], { cwd: app.dir });
+  const deadline = Date.now() + 60_000;
+  while ((await boxSsh(box, 'test -d /srv/shop/.mono/lock')).code !== 0) {
+    assert.ok(Date.now() < deadline, 'the first deploy never took the lock');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const second = await mono(['deploy'], { cwd: app.dir });
+  assert.equal(second.code, 7, second.stderr);
+  assert.match(second.stderr, /error: the app is locked by \S+@\S+ \(deploy of \d{8}T\d{6}Z-[0-9a-f]{8}, since .*: "slow migration"\)/);
+  assert.match(second.stderr, /hint: wait for it to finish, or run again with --wait-lock/);
+  const third = await mono(['deploy', '--wait-lock'], { cwd: app.dir });
+  const firstResult = await first;
+  assert.equal(firstResult.code, 0, firstResult.stderr);
+  assert.equal(third.code, 0, third.stderr);
+  assert.match(third.stderr, /waiting for the lock held by/);
+  app.write('migrate.js', "require('node:fs').appendFileSync('storage/migrations.log', process.env.MONO_RELEASE + '\\n');\n");
+});
+
+test('a stale lock is reported with a hint and can be cleared with --force', async () => {
+  const plant = await boxSsh(
+    box,
+    `install -d -m 700 -o shop -g shop /srv/shop/.mono/lock && printf '%s' '{"by":"ghost@laptop","from":"laptop","since":"2026-01-01T00:00:00.000Z","operation":"deploy","token":"t","pid":999999}' > /srv/shop/.mono/lock/info.json && chown shop:shop /srv/shop/.mono/lock/info.json`,
+  );
+  assert.equal(plant.code, 0, plant.stderr);
+  const status = await mono(['lock', 'status'], { cwd: app.dir });
+  assert.match(status.stdout, /locked by ghost@laptop \(deploy, since 2026-01-01T00:00:00.000Z\) — its process is gone, so the lock is stale/);
+  const r = await mono(['deploy'], { cwd: app.dir });
+  assert.equal(r.code, 7);
+  assert.match(r.stderr, /hint: .*mono lock release --force/);
+  const plain = await mono(['lock', 'release'], { cwd: app.dir });
+  assert.equal(plain.code, 7, 'a lock with another token needs --force');
+  const forced = await mono(['lock', 'release', '--force'], { cwd: app.dir });
+  assert.equal(forced.code, 0, forced.stderr);
+  const after = await mono(['lock', 'status'], { cwd: app.dir });
+  assert.equal(after.stdout.trim(), 'unlocked');
+  const audit = await mono(['audit', '--json', '--lines', '50'], { cwd: app.dir });
+  const actions = audit.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { action: string }).action);
+  for (const action of ['setup', 'release', 'env', 'activate', 'lock forced']) assert.ok(actions.includes(action), `audit has ${action}: ${actions.join(',')}`);
+});
+
+test('old releases are pruned to release.keep, never the current one, and unused blobs go', async () => {
+  const r = await mono(['releases', 'prune', '--dry-run'], { cwd: app.dir });
+  assert.equal(r.code, 0, r.stderr);
+  const dirs = await releaseDirs();
+  assert.ok(dirs.length <= 3 + 1, `at most keep(3) releases plus partials: ${dirs.join(' ')}`);
+  const current = (await boxSsh(box, 'readlink /srv/shop/current')).stdout.replace('releases/', '');
+  assert.ok(dirs.includes(current));
+  const gc = await boxSsh(box, 'cd /srv/shop && for m in releases/*/.mono/manifest.json; do grep -o "[0-9a-f]\\{64\\}" "$m"; done | sort -u > /tmp/used; find .mono/store -type f ! -name "*.x" -printf "%f\\n" | grep -v partial | sort -u > /tmp/have; comm -13 /tmp/used /tmp/have | wc -l');
+  assert.equal(gc.stdout.trim(), '0', 'no blob in the store is unused by a kept release');
+});
