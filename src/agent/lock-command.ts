@@ -1,0 +1,48 @@
+// Handlers of `mono agent lock hold|acquire|status|release`: one JSON reply line each.
+import type { Context } from '../cli/context.js';
+import { holdLock } from './lock-hold.js';
+import { lockStatus, parseLockRequest, releaseIfOurs, releaseLock, takeLock } from './lock.js';
+import { agentPaths, requireRoot } from './paths.js';
+import { readAll } from './stdin.js';
+
+export async function holdHandler(ctx: Context, options: { root?: string }): Promise<void> {
+  const paths = agentPaths(requireRoot(options.root));
+  const hangup = new AbortController();
+  const onHangup = (): void => hangup.abort();
+  process.once('SIGHUP', onHangup);
+  let token: string | undefined;
+  // SIGINT/SIGTERM: the CLI entry runs cleanups before it exits.
+  const unregister = ctx.onCleanup(() => {
+    if (token !== undefined) releaseIfOurs(paths, token);
+  });
+  try {
+    await holdLock(
+      paths,
+      process.stdin,
+      (reply) => {
+        if (reply.locked) token = reply.info.token;
+        ctx.log.data(JSON.stringify(reply));
+      },
+      { signal: hangup.signal, warn: (m) => ctx.log.warn(m) },
+    );
+  } finally {
+    process.off('SIGHUP', onHangup);
+    unregister();
+  }
+}
+
+export async function acquireHandler(ctx: Context, options: { root?: string }): Promise<void> {
+  const paths = agentPaths(requireRoot(options.root));
+  const request = parseLockRequest((await readAll(process.stdin, 64 * 1024, 'the lock request')).trim());
+  ctx.log.data(JSON.stringify(await takeLock(paths, request)));
+}
+
+export async function statusHandler(ctx: Context, options: { root?: string }): Promise<void> {
+  ctx.log.data(JSON.stringify(await lockStatus(agentPaths(requireRoot(options.root)))));
+}
+
+export async function releaseHandler(ctx: Context, options: { root?: string; force?: boolean; token?: string }): Promise<void> {
+  const paths = agentPaths(requireRoot(options.root));
+  const reply = await releaseLock(paths, { force: options.force === true, ...(options.token === undefined ? {} : { token: options.token }) });
+  ctx.log.data(JSON.stringify(reply));
+}

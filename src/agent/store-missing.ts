@@ -1,0 +1,49 @@
+// `mono agent store-missing`: which of the listed blobs the store lacks (a blob of the wrong size counts as missing and is deleted).
+import type { Context } from '../cli/context.js';
+import { MonoError } from '../errors.js';
+import { blobPath } from '../release/protocol.js';
+import { statSync } from 'node:fs';
+import { agentPaths, requireRoot } from './paths.js';
+import { lines } from './stdin.js';
+import { unlinkIfPresent } from './store.js';
+import { SHA256 } from './validate.js';
+
+export interface MissingReply {
+  readonly missing: readonly string[];
+}
+
+/** Reads `<sha256> <size>` lines; returns the hashes not stored whole, in input order, each once. */
+export async function storeMissing(store: string, input: AsyncIterable<Buffer | string>): Promise<MissingReply> {
+  const missing: string[] = [];
+  const seen = new Set<string>();
+  let n = 0;
+  for await (const line of lines(input, 1024)) {
+    n++;
+    if (line.trim() === '') continue;
+    const m = /^([0-9a-f]{64}) (\d{1,16})$/.exec(line.trim());
+    const size = m === null ? NaN : Number(m[2]);
+    if (m === null || !SHA256.test(m[1]!) || !Number.isSafeInteger(size)) {
+      throw new MonoError('USAGE', `store-missing: line ${n} is not "<sha256> <size>": ${JSON.stringify(line.slice(0, 100))}`);
+    }
+    const sha256 = m[1]!;
+    if (seen.has(sha256)) continue;
+    seen.add(sha256);
+    if (!isStored(store, sha256, size)) missing.push(sha256);
+  }
+  return { missing };
+}
+
+function isStored(store: string, sha256: string, size: number): boolean {
+  const path = blobPath(store, sha256, false);
+  const st = statSync(path, { throwIfNoEntry: false });
+  if (st === undefined) return false;
+  if (st.isFile() && st.size === size) return true;
+  // A truncated (or otherwise wrong) blob: it must never be linked into a release.
+  if (st.isFile()) unlinkIfPresent(path);
+  return false;
+}
+
+export async function handler(ctx: Context, options: { root?: string }): Promise<void> {
+  const { store } = agentPaths(requireRoot(options.root));
+  ctx.log.data(JSON.stringify(await storeMissing(store, process.stdin)));
+}
