@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The README's demo: boot a local Debian 12 box (systemd-nspawn), provision it with `mono setup`,
-# show that a second run changes nothing, and look around the box. KEEP=1 leaves the box running.
+# show that a second run changes nothing, deploy the example app twice (the second time only one file
+# is sent), and list releases and the audit log. KEEP=1 leaves the box running.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -19,8 +20,9 @@ trap cleanup EXIT
 say "booting sandbox box '$name' (the first run builds a cached Debian root, about 2 minutes)"
 mono sandbox up --name "$name" > "$work/box.yml"
 
-cp examples/hello/Procfile examples/hello/server.js "$work/"
-{ echo "app: hello"; cat "$work/box.yml"; } > "$work/mono.yml"
+cp examples/hello/Procfile examples/hello/server.js examples/hello/migrate.js "$work/"
+{ echo "app: hello"; cat "$work/box.yml"; echo "shared: [storage]"; } > "$work/mono.yml"
+printf 'mono.yml\nbox.yml\n' > "$work/.monoignore"
 cd "$work"
 
 say "mono.yml"
@@ -43,5 +45,19 @@ mono sandbox ssh --name "$name" -- "systemctl cat hello-web@.service | sed -n '1
 say "the deploy user may run mono's helper, and nothing else as root"
 mono sandbox ssh --name "$name" -- "su -s /bin/sh hello -c 'sudo -n /usr/local/lib/mono/priv-hello is-active web none; sudo -n systemctl stop ssh' || true"
 
-say "done: the box is provisioned. Deploys come with \`mono deploy\` (next milestone)."
+port=$(sed -n 's/.*listen: "127.0.0.1:\([0-9]*\)".*/\1/p' box.yml)
+say "mono deploy: package, send, verify on the box, run the release command, switch"
+mono deploy
+mono sandbox ssh --name "$name" -- "curl -s http://127.0.0.1:$port/; cat /srv/hello/shared/storage/migrations.log"
+
+say "change one file and deploy again: only that file is sent"
+sed -i 's/hello from release/hello again from release/' server.js
+mono deploy
+mono sandbox ssh --name "$name" -- "curl -s http://127.0.0.1:$port/"
+
+say "mono releases and mono audit"
+mono releases
+mono audit
+
+say "done. KEEP=1 leaves the box running to explore (mono sandbox ssh --name $name)."
 if [ "${KEEP:-0}" = 1 ]; then echo "box left running: mono sandbox ssh --name $name; mono sandbox down --name $name" >&2; fi

@@ -1,6 +1,5 @@
-// The demo's release command: runs once per deploy, before the switch, in the new release's environment.
+// The demo's release command: runs once per deploy, before the switch, in the new release (storage is shared/).
 const fs = require('node:fs');
-const shared = process.env.MONO_SHARED || '../../shared';
-fs.mkdirSync(`${shared}/storage`, { recursive: true });
-fs.appendFileSync(`${shared}/storage/migrations.log`, `${new Date().toISOString()} release ${process.env.MONO_RELEASE}\n`);
+fs.mkdirSync('storage', { recursive: true });
+fs.appendFileSync('storage/migrations.log', `${new Date().toISOString()} migrated for release ${process.env.MONO_RELEASE}\n`);
 console.log(`migrated for release ${process.env.MONO_RELEASE}`);

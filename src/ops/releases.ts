@@ -1,5 +1,6 @@
 // `mono releases` (list what is on the box) and `mono releases prune`.
 import type { Context } from '../cli/context.js';
+import { formatBytes } from '../release/progress.js';
 import type { PruneResult, ReleaseInfo } from '../release/protocol.js';
 import { connect } from './connect.js';
 import { agentCall } from './deploy/agent-call.js';
@@ -22,7 +23,7 @@ export function releasesTable(app: string, releases: readonly ReleaseInfo[], now
       r.current ? '*' : '',
       r.id,
       r.units.map((u) => `${u.unit.replace(/@.*/, '').slice(app.length + 1)}:${u.state}`).join(',') || '-',
-      `${(r.bytes / 1e6).toFixed(1)} MB`,
+      formatBytes(r.bytes),
       age(r.meta?.createdAt, now),
       r.meta?.by ?? '?',
       r.meta?.git === undefined ? '-' : `${r.meta.git.commit.slice(0, 10)}${r.meta.git.dirty ? '+' : ''}`,
@@ -50,6 +51,6 @@ export async function pruneCommand(ctx: Context, options: { keep?: string }): Pr
   if (!ctx.options.dryRun && (result.removedReleases.length > 0 || result.removedBlobs > 0)) await recordAudit(t, root, { action: 'prune', removed: result.removedReleases, blobs: result.removedBlobs, freedBytes: result.freedBytes });
   ctx.log.event('prune', { ...result });
   const verb = ctx.options.dryRun ? 'would remove' : 'removed';
-  ctx.log.info(`${verb} ${result.removedReleases.length} releases (${result.removedReleases.join(', ') || 'none'}) and ${result.removedBlobs} unused blobs, ${(result.freedBytes / 1e6).toFixed(1)} MB; kept ${result.keptReleases.length}`);
+  ctx.log.info(`${verb} ${result.removedReleases.length} releases (${result.removedReleases.join(', ') || 'none'}) and ${result.removedBlobs} unused blobs, ${formatBytes(result.freedBytes)}; kept ${result.keptReleases.length}`);
   return 0;
 }

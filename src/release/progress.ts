@@ -80,7 +80,7 @@ export class Progress {
       this.#log.event('progress', { ...this.#fields(rate), done: true, ms: Math.round(ms) });
     } else {
       const n = this.#filesDone();
-      const files = n > 0 ? `, ${count(n)} files` : '';
+      const files = n > 0 ? `, ${count(n)} file${n === 1 ? '' : 's'}` : '';
       this.#log.info(`${this.#phase}  ${formatBytes(this.#bytes)}${files} in ${formatDuration(ms)}  (${formatBytes(rate)}/s)`);
     }
     return { bytes: this.#bytes, ms };

@@ -3,7 +3,7 @@ import { MonoError } from '../../errors.js';
 import type { Context } from '../../cli/context.js';
 import { monoVersion } from '../../cli/version.js';
 import { serviceProcesses } from '../../config/types.js';
-import { Progress } from '../../release/progress.js';
+import { formatBytes, Progress } from '../../release/progress.js';
 import type { BuildRequest, BuildResult, PruneResult } from '../../release/protocol.js';
 import type { SshTransport } from '../../transport/ssh.js';
 import { connect } from '../connect.js';
@@ -64,7 +64,7 @@ export async function deployCommand(ctx: Context, options: DeployOptions): Promi
   if (config.release.build !== undefined && options.from === undefined) await runBuild(config.release.build, config.dir, ctx.log);
   const release = await prepareRelease(config, ctx, options);
   const env = await readEnvSource(config);
-  ctx.log.info(`release ${c.bold(release.id)}: ${release.stats.files} files, ${(release.stats.bytes / 1e6).toFixed(1)} MB${release.meta.git === undefined ? '' : `, git ${release.meta.git.commit.slice(0, 10)}${release.meta.git.dirty ? ' (dirty)' : ''}`}`);
+  ctx.log.info(`release ${c.bold(release.id)}: ${release.stats.files} files, ${formatBytes(release.stats.bytes)}${release.meta.git === undefined ? '' : `, git ${release.meta.git.commit.slice(0, 10)}${release.meta.git.dirty ? ' (dirty)' : ''}`}`);
   if (ctx.options.dryRun) {
     ctx.log.info('dry run: nothing was sent');
     ctx.log.event('deploy.plan', { id: release.id, ...release.stats });
@@ -88,7 +88,7 @@ export async function deployCommand(ctx: Context, options: DeployOptions): Promi
       built = await agentCall<BuildResult>(t, ['release-build'], L.root, { input: JSON.stringify(request) });
       if (built.missing.length > 0) throw new MonoError('REMOTE_FAILED', `the box still lacks ${built.missing.length} blobs of the release`, { hint: 'deploy again' });
     }
-    ctx.log.info(`  built and verified releases/${release.id} (sent ${(sent.wireBytes / 1e6).toFixed(2)} MB in ${sent.blobs} new blobs${sent.resent > 0 ? `, ${sent.resent} sent again after failing verification` : ''})`);
+    ctx.log.info(`  built and verified releases/${release.id} (sent ${formatBytes(sent.wireBytes)} in ${sent.blobs} new blob${sent.blobs === 1 ? '' : 's'}${sent.resent > 0 ? `, ${sent.resent} sent again after failing verification` : ''})`);
     await recordAudit(t, L.root, { action: 'release', release: release.id, files: built.files, bytes: built.bytes, sentBytes: sent.wireBytes, git: release.meta.git?.commit });
 
     if (env !== undefined && (await uploadEnv(t, L.envFile, env))) {
@@ -117,7 +117,7 @@ export async function deployCommand(ctx: Context, options: DeployOptions): Promi
     await recordAudit(t, L.root, { action: 'activate', release: release.id, retired });
     const pruned = await agentCall<PruneResult>(t, ['prune'], L.root, { extra: ['--keep', String(config.release.keep), '--app', config.app] });
     if (pruned.removedReleases.length > 0 || pruned.removedBlobs > 0) {
-      ctx.log.info(`  pruned ${pruned.removedReleases.length} old releases and ${pruned.removedBlobs} unused blobs (${(pruned.freedBytes / 1e6).toFixed(1)} MB)`);
+      ctx.log.info(`  pruned ${pruned.removedReleases.length} old releases and ${pruned.removedBlobs} unused blobs (${formatBytes(pruned.freedBytes)})`);
       await recordAudit(t, L.root, { action: 'prune', removed: pruned.removedReleases, blobs: pruned.removedBlobs, freedBytes: pruned.freedBytes });
     }
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
