@@ -19,7 +19,10 @@ export async function lockCommand(ctx: Context, action: string, options: { messa
   switch (action) {
     case 'status': {
       const s = await agentCall<Status>(t, ['lock', 'status'], root);
-      ctx.log.event('lock.status', { ...s });
+      if (ctx.options.json) {
+        ctx.log.data(JSON.stringify({ type: 'lock.status', ...s }));
+        return 0;
+      }
       if (!s.locked) ctx.log.data('unlocked');
       else {
         ctx.log.data(`locked by ${describeHolder(s.holder, s.stale)}`);
@@ -35,9 +38,17 @@ export async function lockCommand(ctx: Context, action: string, options: { messa
       return 0;
     }
     case 'release': {
-      const r = await agentCall<Released>(t, ['lock', 'release'], root, { extra: options.force === true ? ['--force'] : [] });
+      const s = await agentCall<Status>(t, ['lock', 'status'], root);
+      if (!s.locked) {
+        ctx.log.info('the app was not locked');
+        return 0;
+      }
+      // Your own lock (taken by hand, or left by your own interrupted run) is released by its token; anyone else's needs --force.
+      const own = s.holder.by === operator();
+      if (!own && options.force !== true) throw lockedError(s.holder, s.stale);
+      const r = await agentCall<Released>(t, ['lock', 'release'], root, { extra: options.force === true ? ['--force'] : ['--token', s.holder.token] });
       if (!r.released) {
-        throw new MonoError('LOCKED', `the lock was not released: ${r.reason ?? 'it is held by another run'}`, { hint: 'use --force if its holder is really gone (see mono lock status)' });
+        throw new MonoError('LOCKED', `the lock was not released: ${r.reason ?? 'it is held by another run'}`, { hint: 'it changed hands meanwhile: look again with mono lock status' });
       }
       await recordAudit(t, root, { action: options.force === true ? 'lock forced' : 'unlock', holder: r.holder?.by });
       ctx.log.info(r.holder === undefined ? 'the app was not locked' : `released the lock of ${describeHolder(r.holder, false)}`);

@@ -5,6 +5,8 @@ import type { PruneResult, ReleaseInfo } from '../release/protocol.js';
 import { connect } from './connect.js';
 import { agentCall } from './deploy/agent-call.js';
 import { recordAudit } from './deploy/audit-entry.js';
+import { acquireLock } from './deploy/lock.js';
+import { MonoError } from '../errors.js';
 import { layoutOf } from './setup/layout.js';
 
 function age(iso: string | undefined, now = Date.now()): string {
@@ -47,7 +49,15 @@ export async function pruneCommand(ctx: Context, options: { keep?: string }): Pr
   const t = await connect(ctx, config, 'deploy');
   const root = layoutOf(config).root;
   const keep = options.keep ?? String(config.release.keep);
-  const result = await agentCall<PruneResult>(t, ['prune'], root, { extra: ['--keep', keep, '--app', config.app, ...(ctx.options.dryRun ? ['--dry-run'] : [])] });
+  if (!/^[1-9]\d*$/.test(keep)) throw new MonoError('USAGE', `--keep ${keep} is not a whole number of at least 1`, { hint: 'for example: mono releases prune --keep 3' });
+  // Pruning while a deploy uploads could delete blobs it just sent: take the deploy lock for the length of the prune.
+  const lock = ctx.options.dryRun ? undefined : await acquireLock(t, root, { operation: 'prune' }, { wait: false, log: ctx.log });
+  let result: PruneResult;
+  try {
+    result = await agentCall<PruneResult>(t, ['prune'], root, { extra: ['--keep', keep, '--app', config.app, ...(ctx.options.dryRun ? ['--dry-run'] : [])] });
+  } finally {
+    await lock?.release();
+  }
   if (!ctx.options.dryRun && (result.removedReleases.length > 0 || result.removedBlobs > 0)) await recordAudit(t, root, { action: 'prune', removed: result.removedReleases, blobs: result.removedBlobs, freedBytes: result.freedBytes });
   ctx.log.event('prune', { ...result });
   const verb = ctx.options.dryRun ? 'would remove' : 'removed';

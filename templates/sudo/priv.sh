@@ -71,8 +71,12 @@ case "$verb" in
       --property=User="$APP_USER" --property=Group="$APP_USER" \
       --property=WorkingDirectory="$ROOT/releases/$1" \
       --property=EnvironmentFile=-"$ROOT/shared/.env" \
-      --property=NoNewPrivileges=yes --property=ProtectSystem=strict --property=ProtectHome=yes \
-      --property=PrivateTmp=yes --property=PrivateDevices=yes \
+      --property=UMask=0007 --property=NoNewPrivileges=yes --property=ProtectSystem=strict --property=ProtectHome=yes \
+      --property=PrivateTmp=yes --property=PrivateDevices=yes --property=ProtectKernelTunables=yes \
+      --property=ProtectKernelModules=yes --property=ProtectControlGroups=yes --property=RestrictSUIDSGID=yes \
+      --property=RestrictNamespaces=yes --property=LockPersonality=yes --property=SystemCallArchitectures=native \
+      --property="SystemCallFilter=@system-service @pkey" --property="RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6" \
+      --property=CapabilityBoundingSet= \
       --property=ReadWritePaths="$ROOT/shared /run/$APP" \
       --setenv=MONO_APP="$APP" --setenv=MONO_PROCESS=release --setenv=MONO_RELEASE="$1" \
       /bin/sh "$ROOT/releases/$1/.mono/procs/release"

@@ -218,6 +218,21 @@ test('a stale lock is reported with a hint and can be cleared with --force', asy
   for (const action of ['setup', 'release', 'env', 'activate', 'lock forced']) assert.ok(actions.includes(action), `audit has ${action}: ${actions.join(',')}`);
 });
 
+test('a lock taken by hand blocks deploys until its owner releases it (no --force needed for your own)', async () => {
+  const take = await mono(['lock', 'acquire', '-m', 'maintenance window'], { cwd: app.dir });
+  assert.equal(take.code, 0, take.stderr);
+  const blocked = await mono(['deploy'], { cwd: app.dir });
+  assert.equal(blocked.code, 7);
+  assert.match(blocked.stderr, /locked by \S+ \(manual lock, since .*: "maintenance window"\)/);
+  const release = await mono(['lock', 'release'], { cwd: app.dir });
+  assert.equal(release.code, 0, release.stderr);
+  const again = await mono(['lock', 'release'], { cwd: app.dir });
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stderr, /the app was not locked/);
+  const status = await mono(['lock', 'status', '--json'], { cwd: app.dir });
+  assert.deepEqual(JSON.parse(status.stdout), { type: 'lock.status', locked: false });
+});
+
 test('old releases are pruned to release.keep, never the current one, and unused blobs go', async () => {
   const r = await mono(['releases', 'prune', '--dry-run'], { cwd: app.dir });
   assert.equal(r.code, 0, r.stderr);

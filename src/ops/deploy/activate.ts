@@ -21,8 +21,9 @@ async function logTail(t: Transport, a: Activation, process: string, lines = 30)
   return (out?.stdout ?? '').split('\n').filter((l) => l.trim() !== '' && !l.startsWith('-- ')).slice(-lines);
 }
 
+/** Best effort: a failure here must not hide the error that made us stop. */
 async function stopNew(t: Transport, a: Activation): Promise<void> {
-  for (const process of a.processes) await t.run({ ...priv(a.helper, 'retire', process, a.release), okCodes: [0, 1, 5] });
+  for (const process of a.processes) await t.run({ ...priv(a.helper, 'retire', process, a.release), okCodes: [0, 1, 5] }).catch(() => undefined);
 }
 
 export async function activate(t: Transport, a: Activation, log: Logger): Promise<{ retired: string[] }> {

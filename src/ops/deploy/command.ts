@@ -1,8 +1,9 @@
 // `mono deploy`: package, send what the box lacks, build and verify the release there, then activate it.
-import { MonoError } from '../../errors.js';
+import { CommandFailedError, MonoError } from '../../errors.js';
 import type { Context } from '../../cli/context.js';
 import { monoVersion } from '../../cli/version.js';
 import { serviceProcesses } from '../../config/types.js';
+import { faultCorruptBlobs } from '../../release/pack.js';
 import { formatBytes, Progress } from '../../release/progress.js';
 import type { BuildRequest, BuildResult, PruneResult } from '../../release/protocol.js';
 import type { SshTransport } from '../../transport/ssh.js';
@@ -34,7 +35,7 @@ async function sendMissing(ctx: Context, t: SshTransport, root: string, release:
   const blobs = pending.length;
   let wireBytes = 0;
   let resent = 0;
-  const corrupt = process.env['MONO_FAULT_CORRUPT_BLOBS'] === undefined ? undefined : Number(process.env['MONO_FAULT_CORRUPT_BLOBS']);
+  const corrupt = faultCorruptBlobs();
   for (let round = 1; pending.length > 0; round++) {
     if (round > MAX_ROUNDS) {
       throw new MonoError('REMOTE_FAILED', `${pending.length} blobs failed verification on the box ${MAX_ROUNDS} times`, { hint: 'the connection or the box corrupts data: check the disk and memory of the box; nothing was switched' });
@@ -61,9 +62,13 @@ export async function deployCommand(ctx: Context, options: DeployOptions): Promi
   const L = layoutOf(config);
   const c = ctx.log.colors;
 
-  if (config.release.build !== undefined && options.from === undefined) await runBuild(config.release.build, config.dir, ctx.log);
+  if (config.release.build !== undefined && options.from === undefined) {
+    if (ctx.options.dryRun) ctx.log.info(`dry run: would run the build command: ${config.release.build}`);
+    else await runBuild(config.release.build, config.dir, ctx.log);
+  }
   const release = await prepareRelease(config, ctx, options);
-  const env = await readEnvSource(config);
+  // Under --dry-run the secrets command is not run either: it may prompt, or cost something.
+  const env = ctx.options.dryRun ? undefined : await readEnvSource(config);
   ctx.log.info(`release ${c.bold(release.id)}: ${release.stats.files} files, ${formatBytes(release.stats.bytes)}${release.meta.git === undefined ? '' : `, git ${release.meta.git.commit.slice(0, 10)}${release.meta.git.dirty ? ' (dirty)' : ''}`}`);
   if (ctx.options.dryRun) {
     ctx.log.info('dry run: nothing was sent');
@@ -89,7 +94,7 @@ export async function deployCommand(ctx: Context, options: DeployOptions): Promi
       if (built.missing.length > 0) throw new MonoError('REMOTE_FAILED', `the box still lacks ${built.missing.length} blobs of the release`, { hint: 'deploy again' });
     }
     ctx.log.info(`  built and verified releases/${release.id} (sent ${formatBytes(sent.wireBytes)} in ${sent.blobs} new blob${sent.blobs === 1 ? '' : 's'}${sent.resent > 0 ? `, ${sent.resent} sent again after failing verification` : ''})`);
-    await recordAudit(t, L.root, { action: 'release', release: release.id, files: built.files, bytes: built.bytes, sentBytes: sent.wireBytes, git: release.meta.git?.commit });
+    await recordAudit(t, L.root, { action: 'release', release: release.id, files: built.files, bytes: built.bytes, sentBytes: sent.wireBytes, git: release.meta.git?.commit, message: options.message });
 
     if (env !== undefined && (await uploadEnv(t, L.envFile, env))) {
       ctx.log.info('  env file updated (shared/.env, 0600)');
@@ -101,20 +106,22 @@ export async function deployCommand(ctx: Context, options: DeployOptions): Promi
         const out = await t.run(priv(L.privHelper, 'run-release', release.id), { timeoutMs: 60 * 60_000 });
         for (const line of out.stdout.split('\n').filter(Boolean).slice(-10)) ctx.log.info(c.dim(`    ${line}`));
       } catch (error) {
-        const failed = error as { stdout?: string; stderr?: string };
+        // Only a command that ran and failed is the release command's fault; a timeout or a dropped connection stays what it is.
+        if (!(error instanceof CommandFailedError)) throw error;
         throw new MonoError('REMOTE_FAILED', `the release command failed; nothing was switched, the previous release still serves`, {
           hint: 'fix it (its output is above) and deploy again',
-          details: `${failed.stdout ?? ''}\n${failed.stderr ?? ''}`.split('\n').filter((l) => l.trim() !== '').slice(-15),
+          details: `${error.stdout}\n${error.stderr}`.split('\n').filter((l) => l.trim() !== '').slice(-15),
           cause: error,
         });
       }
     }
+    lock.assertHeld();
     const { retired } = await activate(
       t,
       { app: config.app, root: L.root, runDir: L.runDir, helper: L.privHelper, release: release.id, processes: orderedProcesses(config.processes), healthPath: config.health.path, healthTimeoutMs: config.health.timeoutMs },
       ctx.log,
     );
-    await recordAudit(t, L.root, { action: 'activate', release: release.id, retired });
+    await recordAudit(t, L.root, { action: 'activate', release: release.id, retired, message: options.message });
     const pruned = await agentCall<PruneResult>(t, ['prune'], L.root, { extra: ['--keep', String(config.release.keep), '--app', config.app] });
     if (pruned.removedReleases.length > 0 || pruned.removedBlobs > 0) {
       ctx.log.info(`  pruned ${pruned.removedReleases.length} old releases and ${pruned.removedBlobs} unused blobs (${formatBytes(pruned.freedBytes)})`);

@@ -9,6 +9,8 @@ import { agentArgv, parseReply } from './agent-call.js';
 
 export interface HeldLock {
   readonly info: LockInfo;
+  /** Throws when the agent process that held the lock on the box has gone (killed, or the box restarted). */
+  assertHeld(): void;
   release(): Promise<void>;
 }
 
@@ -50,9 +52,23 @@ async function tryHold(t: SshTransport, root: string, request: LockRequest): Pro
     await proc.exit;
     return { reply };
   }
+  let released = false;
+  let lost = false;
+  void proc.exit.then(() => {
+    if (!released) lost = true;
+  });
   const held: HeldLock = {
     info: reply.info,
+    assertHeld() {
+      if (lost) {
+        throw new MonoError('LOCKED', 'the deploy lost its lock on the box (the process holding it was stopped); nothing was switched', {
+          hint: 'look at `mono lock status`, then deploy again',
+        });
+      }
+    },
     async release() {
+      if (released) return;
+      released = true;
       proc.stdin.write('release\n');
       proc.stdin.end();
       await proc.exit;

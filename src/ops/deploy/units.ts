@@ -34,7 +34,7 @@ export function parseInstances(app: string, text: string): Instance[] {
  */
 export function healthProbe(socket: string, path: string, unit: string, timeoutS: number): Cmd {
   return shellScript(
-    'end=$(( $(date +%s) + $4 )); while :; do if curl -fsS -o /dev/null --max-time 2 --unix-socket "$1" "http://localhost$2"; then exit 0; fi; if systemctl is-failed --quiet "$3" || [ "$(systemctl show -P NRestarts "$3")" != 0 ]; then exit 2; fi; if [ "$(date +%s)" -ge "$end" ]; then exit 1; fi; sleep 0.2; done',
+    'end=$(( $(date +%s) + $4 )); while :; do case "$(curl -sS -o /dev/null -w "%{http_code}" --max-time 2 --unix-socket "$1" "http://localhost$2" 2>/dev/null)" in 2??) exit 0 ;; esac; if systemctl is-failed --quiet "$3" || [ "$(systemctl show -P NRestarts "$3")" != 0 ]; then exit 2; fi; if [ "$(date +%s)" -ge "$end" ]; then exit 1; fi; sleep 0.2; done',
     [socket, path, unit, String(timeoutS)],
     { okCodes: [0, 1, 2], mutates: false },
   );

@@ -54,6 +54,9 @@ export async function uploadRound(
       cause: sendError,
     });
   }
+  if (code !== 0 && out.trim() === '') {
+    throw new MonoError('REMOTE_FAILED', `the agent on the box failed while receiving (exit ${code})`, { hint: 'run `mono setup` to update the agent, then deploy again', details: err.trim().split('\n').slice(-5) });
+  }
   const result = parseReply<ReceiveResult>(out, 'receive');
   if (result.error !== undefined) {
     const full = result.error.code === 'ENOSPC' || result.error.code === 'EDQUOT';
