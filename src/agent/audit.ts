@@ -4,6 +4,7 @@ import type { Context } from '../cli/context.js';
 import { MonoError } from '../errors.js';
 import { errnoCode } from './fs-errors.js';
 import { parseCount } from './options.js';
+import { agentHandler } from './handler.js';
 import { agentPaths, requireRoot } from './paths.js';
 import { isRecord, parseJson, readAll } from './stdin.js';
 
@@ -69,15 +70,15 @@ export function appendAudit(logPath: string, entry: Record<string, unknown>, now
   return line;
 }
 
-export async function handler(ctx: Context, options: { root?: string; lines?: string }): Promise<void> {
+export const handler = agentHandler('audit', async (ctx: Context, options: { root?: string; lines?: string }) => {
   const { auditLog } = agentPaths(requireRoot(options.root));
   ctx.log.data(JSON.stringify({ entries: readAudit(auditLog, parseCount(options.lines, '--lines', 20)) }));
-}
+});
 
-export async function appendHandler(ctx: Context, options: { root?: string }): Promise<void> {
+export const appendHandler = agentHandler('audit-append', async (ctx: Context, options: { root?: string }) => {
   const { auditLog } = agentPaths(requireRoot(options.root));
   const entry = parseJson((await readAll(process.stdin, 64 * 1024, 'the audit entry')).trim(), 'the audit entry');
   if (!isRecord(entry)) throw new MonoError('USAGE', 'the audit entry must be a JSON object');
   const line = appendAudit(auditLog, entry);
   ctx.log.data(JSON.stringify({ appended: true, time: line['time'] }));
-}
+});

@@ -2,10 +2,11 @@
 import type { Context } from '../cli/context.js';
 import { holdLock } from './lock-hold.js';
 import { lockStatus, parseLockRequest, releaseIfOurs, releaseLock, takeLock } from './lock.js';
+import { agentHandler } from './handler.js';
 import { agentPaths, requireRoot } from './paths.js';
 import { readAll } from './stdin.js';
 
-export async function holdHandler(ctx: Context, options: { root?: string }): Promise<void> {
+export const holdHandler = agentHandler('lock hold', async (ctx: Context, options: { root?: string }) => {
   const paths = agentPaths(requireRoot(options.root));
   const hangup = new AbortController();
   const onHangup = (): void => hangup.abort();
@@ -29,20 +30,20 @@ export async function holdHandler(ctx: Context, options: { root?: string }): Pro
     process.off('SIGHUP', onHangup);
     unregister();
   }
-}
+});
 
-export async function acquireHandler(ctx: Context, options: { root?: string }): Promise<void> {
+export const acquireHandler = agentHandler('lock acquire', async (ctx: Context, options: { root?: string }) => {
   const paths = agentPaths(requireRoot(options.root));
   const request = parseLockRequest((await readAll(process.stdin, 64 * 1024, 'the lock request')).trim());
   ctx.log.data(JSON.stringify(await takeLock(paths, request)));
-}
+});
 
-export async function statusHandler(ctx: Context, options: { root?: string }): Promise<void> {
+export const statusHandler = agentHandler('lock status', async (ctx: Context, options: { root?: string }) => {
   ctx.log.data(JSON.stringify(await lockStatus(agentPaths(requireRoot(options.root)))));
-}
+});
 
-export async function releaseHandler(ctx: Context, options: { root?: string; force?: boolean; token?: string }): Promise<void> {
+export const releaseHandler = agentHandler('lock release', async (ctx: Context, options: { root?: string; force?: boolean; token?: string }) => {
   const paths = agentPaths(requireRoot(options.root));
   const reply = await releaseLock(paths, { force: options.force === true, ...(options.token === undefined ? {} : { token: options.token }) });
   ctx.log.data(JSON.stringify(reply));
-}
+});

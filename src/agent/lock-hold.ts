@@ -28,7 +28,7 @@ export async function holdLock(paths: AgentPaths, input: AsyncIterable<Buffer | 
     await untilReleased(it, options.signal);
   } finally {
     if (!releaseIfOurs(paths, result.info.token)) options.warn?.('the lock was no longer ours (released by force?): left it alone');
-    await it.return(undefined).catch(() => undefined);
+    // No it.return() here: with a read still pending (hang-up), it would wait for input that never comes.
   }
   return result;
 }

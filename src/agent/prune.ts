@@ -6,6 +6,7 @@ import type { PruneResult, ReleaseInfo } from '../release/protocol.js';
 import { errorMessage } from './fs-errors.js';
 import { removeTree } from './fs-tree.js';
 import { parseApp, parseCount } from './options.js';
+import { agentHandler } from './handler.js';
 import { agentPaths, requireRoot } from './paths.js';
 import { listReleases } from './releases.js';
 import { isRecord } from './stdin.js';
@@ -82,7 +83,7 @@ function removeStalePartialReleases(releasesDir: string, now: number, warn?: (me
   }
 }
 
-export async function handler(ctx: Context, options: { root?: string; keep?: string; app?: string; dryRun?: boolean }): Promise<void> {
+export const handler = agentHandler('prune', async (ctx: Context, options: { root?: string; keep?: string; app?: string; dryRun?: boolean }) => {
   const root = requireRoot(options.root);
   const app = parseApp(options.app);
   if (app === undefined) throw new MonoError('USAGE', 'prune needs --app <name> (to keep releases whose units still run)');
@@ -94,4 +95,4 @@ export async function handler(ctx: Context, options: { root?: string; keep?: str
     warn: (m) => ctx.log.warn(m),
   });
   ctx.log.data(JSON.stringify(result));
-}
+});

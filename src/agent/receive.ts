@@ -7,6 +7,7 @@ import type { Context } from '../cli/context.js';
 import { MonoError } from '../errors.js';
 import type { ReceiveResult } from '../release/protocol.js';
 import { errnoCode, errorMessage } from './fs-errors.js';
+import { agentHandler } from './handler.js';
 import { agentPaths, requireRoot } from './paths.js';
 import { UploadParser } from './receive-stream.js';
 import { FanOut, removeOldPartials, syncFilesystem } from './store.js';
@@ -82,11 +83,11 @@ function gunzipped(input: Readable): Readable {
   return input.pipe(gunzip);
 }
 
-export async function handler(ctx: Context, options: { root?: string; gzip?: boolean }): Promise<number> {
+export const handler = agentHandler('receive', async (ctx: Context, options: { root?: string; gzip?: boolean }) => {
   const { store } = agentPaths(requireRoot(options.root));
   const result = await receive(store, process.stdin, { gzip: options.gzip === true, warn: (m) => ctx.log.warn(m) });
   if (result.rejected.length > 0) ctx.log.warn(`${result.rejected.length} blob(s) did not match their sha256 and were dropped`);
   if (result.error !== undefined) ctx.log.error(`storing blobs failed (${result.error.code}) at ${result.error.path}: ${result.error.message}`);
   ctx.log.data(JSON.stringify(result));
   return result.error === undefined ? 0 : WRITE_ERROR_STATUS;
-}
+});

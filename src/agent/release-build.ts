@@ -7,6 +7,7 @@ import { BlobSource } from './blob-source.js';
 import { manifestBytes, parseBuildRequest } from './build-request.js';
 import { errorMessage } from './fs-errors.js';
 import { chmodDirectories, removeTree } from './fs-tree.js';
+import { agentHandler } from './handler.js';
 import { agentPaths, type AgentPaths, requireRoot } from './paths.js';
 import { linkSharedPaths } from './release-shared.js';
 import { verifyRelease } from './release-verify.js';
@@ -25,12 +26,17 @@ export async function buildRelease(root: string, request: BuildRequest, warn: (m
   const { id, manifest } = request;
   const blobs = new BlobSource(paths.store);
   const result = { id, files: manifest.files.length, bytes: manifestBytes(manifest) };
+  const final = `${paths.releases}/${id}`;
+  // A retry after a lost reply: the release is complete already (its files are links, whatever the store holds now).
+  if (existsSync(final) && sameManifest(final, manifest)) {
+    warn(`release ${id} already exists with the same manifest: kept it`);
+    return { ...result, missing: [] };
+  }
   const missing = blobs.missing(manifest.files);
   if (missing.length > 0) return { ...result, missing };
   if (statSync(paths.releases, { throwIfNoEntry: false })?.isDirectory() !== true) {
     throw new MonoError('PREREQ_MISSING', `${paths.releases} does not exist`, { hint: 'run `mono setup` first' });
   }
-  const final = `${paths.releases}/${id}`;
   const partial = `${final}.partial`;
   const manifestJson = JSON.stringify(manifest) + '\n';
   removeTree(partial);
@@ -101,10 +107,10 @@ function canonical(value: unknown): string {
   return JSON.stringify(value) ?? 'null';
 }
 
-export async function handler(ctx: Context, options: { root?: string }): Promise<void> {
+export const handler = agentHandler('release-build', async (ctx: Context, options: { root?: string }) => {
   const root = requireRoot(options.root);
   const request = parseBuildRequest(parseJson(await readAll(process.stdin, MAX_REQUEST_BYTES, 'the build request'), 'the build request'));
   const result = await buildRelease(root, request, (m) => ctx.log.warn(m));
   if (result.missing.length > 0) ctx.log.warn(`release ${result.id} not built: ${result.missing.length} blob(s) missing from the store`);
   ctx.log.data(JSON.stringify(result));
-}
+});

@@ -5,6 +5,7 @@ import type { Context } from '../cli/context.js';
 import { RELEASE_ID, type ReleaseInfo, type ReleaseMeta } from '../release/protocol.js';
 import { errnoCode } from './fs-errors.js';
 import { parseApp } from './options.js';
+import { agentHandler } from './handler.js';
 import { agentPaths, requireRoot } from './paths.js';
 import { isRecord } from './stdin.js';
 import { systemdUnits, type UnitLister, type UnitRow } from './units.js';
@@ -69,7 +70,7 @@ function readMeta(release: string): ReleaseMeta | undefined {
   }
 }
 
-export async function handler(ctx: Context, options: { root?: string; app?: string }): Promise<void> {
+export const handler = agentHandler('releases', async (ctx: Context, options: { root?: string; app?: string }) => {
   const root = requireRoot(options.root);
   const app = parseApp(options.app);
   let releases: ReleaseInfo[];
@@ -81,4 +82,4 @@ export async function handler(ctx: Context, options: { root?: string; app?: stri
     releases = await listReleases(root);
   }
   ctx.log.data(JSON.stringify({ releases }));
-}
+});

@@ -3,6 +3,7 @@ import type { Context } from '../cli/context.js';
 import { MonoError } from '../errors.js';
 import { blobPath } from '../release/protocol.js';
 import { statSync } from 'node:fs';
+import { agentHandler } from './handler.js';
 import { agentPaths, requireRoot } from './paths.js';
 import { lines } from './stdin.js';
 import { unlinkIfPresent } from './store.js';
@@ -43,7 +44,7 @@ function isStored(store: string, sha256: string, size: number): boolean {
   return false;
 }
 
-export async function handler(ctx: Context, options: { root?: string }): Promise<void> {
+export const handler = agentHandler('store-missing', async (ctx: Context, options: { root?: string }) => {
   const { store } = agentPaths(requireRoot(options.root));
   ctx.log.data(JSON.stringify(await storeMissing(store, process.stdin)));
-}
+});

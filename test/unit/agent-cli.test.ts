@@ -74,19 +74,21 @@ for (const [how, end] of [
   ['SIGTERM arrives', (c: ChildProcessWithoutNullStreams) => c.kill('SIGTERM')],
   ['SIGHUP arrives (the SSH session hung up)', (c: ChildProcessWithoutNullStreams) => c.kill('SIGHUP')],
 ] as const) {
-  test(`lock hold replies at once, holds, and releases when ${how}`, async () => {
+  test(`lock hold replies at once, holds, and releases when ${how}`, { timeout: 60_000 }, async () => {
     const root = newRoot();
     const { child, firstLine } = hold(root);
-    const line = await firstLine;
-    const reply = JSON.parse(line) as { locked: boolean; info: { pid: number } };
-    assert.equal(reply.locked, true);
-    assert.equal(reply.info.pid, child.pid);
-    const status = JSON.parse(mono(['agent', 'lock', 'status', '--root', root]).stdout) as { locked: boolean; stale: boolean };
-    assert.deepEqual(status.locked, true);
-    assert.deepEqual(status.stale, false);
-    const done = exited(child);
-    end(child);
-    await done;
-    assert.equal(existsSync(join(root, '.mono/lock')), false);
+    try {
+      const reply = JSON.parse(await firstLine) as { locked: boolean; info: { pid: number } };
+      assert.equal(reply.locked, true);
+      assert.equal(reply.info.pid, child.pid);
+      const status = JSON.parse(mono(['agent', 'lock', 'status', '--root', root]).stdout) as { locked: boolean; stale: boolean };
+      assert.deepEqual([status.locked, status.stale], [true, false]);
+      const done = exited(child);
+      end(child);
+      await done;
+      assert.equal(existsSync(join(root, '.mono/lock')), false);
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
   });
 }

@@ -23,7 +23,7 @@ function newPaths(): AgentPaths {
 function deadPid(): number {
   const r = spawnSync('true');
   assert.equal(typeof r.pid, 'number');
-  return r.pid!;
+  return r.pid;
 }
 
 function startHold(paths: AgentPaths): { input: PassThrough; replied: Promise<LockReply>; done: Promise<LockReply> } {

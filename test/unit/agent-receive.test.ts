@@ -170,7 +170,7 @@ test('a write error ends storing: the reply carries it, the rest of the stream i
     rejected: [],
     error: { code: 'OTHER', message: result.error?.message, path: blobPath(store, sha(b), false) },
   });
-  assert.match(result.error!.message, /^EEXIST: file already exists, mkdir /);
+  assert.match(result.error.message, /^EEXIST: file already exists, mkdir /);
   assert.equal(existsSync(blobPath(store, sha(c), false)), false);
   assert.deepEqual(listIncoming(store), []);
 });
