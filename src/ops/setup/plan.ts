@@ -129,34 +129,8 @@ export function buildSetupPlan(inputs: SetupInputs): Step[] {
       validateStaged: (staged) => visudoCheck(staged),
       validationName: 'visudo -c',
     }),
-    ...files.units.map((unit) =>
-      managedFileStep({
-        id: `unit-${unit.process}`,
-        describe: `systemd unit ${config.app}-${unit.process}@.service (hardened)`,
-        path: unit.path,
-        content: unit.content,
-        mode: '0644',
-        owner: 'root',
-        group: 'root',
-        stagingDir,
-        validateStaged: (staged) => systemdVerify(staged),
-        validationName: 'systemd-analyze verify',
-        afterChange: [daemonReload()],
-      }),
-    ),
-    managedFileStep({
-      id: 'unit-current',
-      describe: `systemd unit ${L.currentUnitName} (restores the route to the current release after a boot)`,
-      path: L.currentUnit,
-      content: files.currentUnit.content,
-      mode: '0644',
-      owner: 'root',
-      group: 'root',
-      stagingDir,
-      validateStaged: (staged) => systemdVerify(staged),
-      validationName: 'systemd-analyze verify',
-      afterChange: [daemonReload()],
-    }),
+    ...files.units.map((unit) => unitFileStep(`unit-${unit.process}`, `systemd unit ${config.app}-${unit.process}@.service (hardened)`, unit.path, unit.content, stagingDir)),
+    unitFileStep('unit-current', `systemd unit ${L.currentUnitName} (restores the route to the current release after a boot)`, L.currentUnit, files.currentUnit.content, stagingDir),
     enabledUnitStep(L.currentUnitName),
     managedFileStep({ id: 'nginx-proxy', describe: `nginx include ${L.nginxProxy}`, path: L.nginxProxy, content: files.nginxProxy.content, mode: '0644', owner: 'root', group: 'root', stagingDir, ...nginxCheckAndReload }),
     managedFileStep({ id: 'nginx-site', describe: `nginx site ${L.nginxSite}`, path: L.nginxSite, content: files.nginxSite.content, mode: '0644', owner: 'root', group: 'root', stagingDir, ...nginxCheckAndReload }),
@@ -206,4 +180,21 @@ function enabledUnitStep(unit: string): Step {
       await t.run(enableUnit(unit));
     },
   };
+}
+
+/** A systemd unit file: verified with systemd-analyze before it replaces the old one, then daemon-reload. */
+function unitFileStep(id: string, describe: string, path: string, content: string, stagingDir: string): Step {
+  return managedFileStep({
+    id,
+    describe,
+    path,
+    content,
+    mode: '0644',
+    owner: 'root',
+    group: 'root',
+    stagingDir,
+    validateStaged: (staged) => systemdVerify(staged),
+    validationName: 'systemd-analyze verify',
+    afterChange: [daemonReload()],
+  });
 }
