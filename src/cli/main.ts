@@ -62,5 +62,14 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
+/**
+ * process.exit() drops whatever a pipe has not taken yet (the agent's replies travel through a pipe to sshd, and a
+ * 20,000-blob reply is far larger than the 64 KiB pipe buffer), so wait until stdout and stderr are flushed first.
+ */
+function flushed(stream: NodeJS.WriteStream): Promise<void> {
+  return new Promise((resolve) => (stream.writableLength === 0 ? resolve() : stream.write('', () => resolve())));
+}
+
 const code = await main(process.argv);
+await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
 process.exit(code);

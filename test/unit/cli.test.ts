@@ -78,3 +78,16 @@ test('mono sandbox refuses to run without root', async (t) => {
   assert.equal(r.code, 6, r.stderr);
   assert.match(r.stderr, /error: mono sandbox must run as root \(it mounts overlays and boots containers\)\nhint: run it again with sudo/);
 });
+
+test('a reply larger than a pipe buffer reaches the other end whole (store-missing for 20,000 blobs)', async () => {
+  const { spawn } = await import('node:child_process');
+  const root = mkdtempSync(join(tmpdir(), 'mono-bigreply-'));
+  for (const d of ['releases', 'shared', '.mono/store']) (await import('node:fs')).mkdirSync(join(root, d), { recursive: true });
+  const input = Array.from({ length: 20_000 }, (_, i) => `${i.toString(16).padStart(64, '0')} 10\n`).join('');
+  const child = spawn(process.execPath, [join(repo, 'dist', 'agent', 'mono.mjs'), 'agent', 'store-missing', '--root', root], { stdio: ['pipe', 'pipe', 'inherit'] });
+  child.stdin.end(input);
+  const chunks: Buffer[] = [];
+  for await (const chunk of child.stdout) chunks.push(chunk as Buffer);
+  const reply = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { missing: string[] };
+  assert.equal(reply.missing.length, 20_000, 'the whole reply arrived (it is over 1 MB, far beyond the 64 KiB pipe buffer)');
+});
