@@ -5,3 +5,4 @@ cd "$(dirname "$0")/.."
 [ -f dist/cli/mono.mjs ] || npm run build
 npx tsx bench/startup.ts
 npx tsx bench/setup-noop.ts
+npx tsx bench/upload.ts
