@@ -6,7 +6,7 @@ import { operator } from './audit.js';
 import { connect } from './connect.js';
 import { agentCall } from './deploy/agent-call.js';
 import { recordAudit } from './deploy/audit-entry.js';
-import { describeHolder, lockedError } from './deploy/lock.js';
+import { describeHolder, lockedError, lockRequester } from './deploy/lock.js';
 import { layoutOf } from './setup/layout.js';
 
 type Status = { locked: false } | { locked: true; holder: LockInfo; stale: boolean };
@@ -31,7 +31,7 @@ export async function lockCommand(ctx: Context, action: string, options: { messa
       return 0;
     }
     case 'acquire': {
-      const reply = await agentCall<LockReply>(t, ['lock', 'acquire'], root, { input: JSON.stringify({ by: operator(), from: operator().split('@')[1] ?? 'unknown', operation: 'manual lock', ...(options.message === undefined ? {} : { message: options.message }) }) + '\n' });
+      const reply = await agentCall<LockReply>(t, ['lock', 'acquire'], root, { input: JSON.stringify(lockRequester({ operation: 'manual lock', ...(options.message === undefined ? {} : { message: options.message }) })) + '\n' });
       if (!reply.locked) throw lockedError(reply.holder, reply.stale);
       await recordAudit(t, root, { action: 'lock', message: options.message });
       ctx.log.info(`locked: deploys wait or fail until \`mono lock release\``);

@@ -8,7 +8,7 @@ import { formatBytes, Progress } from '../../release/progress.js';
 import type { BuildRequest, BuildResult, PruneResult } from '../../release/protocol.js';
 import type { SshTransport } from '../../transport/ssh.js';
 import { connect } from '../connect.js';
-import { layoutOf } from '../setup/layout.js';
+import { AGENT_BIN, layoutOf } from '../setup/layout.js';
 import { activate } from './activate.js';
 import { agentCall } from './agent-call.js';
 import { runBuild } from './build.js';
@@ -77,7 +77,7 @@ export async function deployCommand(ctx: Context, options: DeployOptions): Promi
   }
 
   const t = await connect(ctx, config, 'deploy');
-  const agentVersion = (await t.run({ argv: ['/usr/local/bin/mono', '--version'], okCodes: [0, 127], mutates: false })).stdout.trim();
+  const agentVersion = (await t.run({ argv: [AGENT_BIN, '--version'], okCodes: [0, 127], mutates: false })).stdout.trim();
   if (agentVersion !== monoVersion()) {
     throw new MonoError('PREREQ_MISSING', agentVersion === '' ? `the mono agent is not installed on ${t.where}` : `the box runs mono agent ${agentVersion}, this is mono ${monoVersion()}`, { hint: 'run `mono setup` first: it installs the matching agent' });
   }

@@ -20,6 +20,12 @@ export interface LockRequest {
   readonly message?: string;
 }
 
+/** Who asks for the lock: this operator and the machine they run mono on. */
+export function lockRequester(request: LockRequest): LockRequest & { by: string; from: string } {
+  const by = operator();
+  return { by, from: by.split('@')[1] ?? 'unknown', ...request };
+}
+
 export function describeHolder(holder: LockInfo, stale: boolean): string {
   const what = holder.release === undefined ? holder.operation : `${holder.operation} of ${holder.release}`;
   return `${holder.by} (${what}, since ${holder.since}${holder.message === undefined ? '' : `: "${holder.message}"`})${stale ? ' — its process is gone, so the lock is stale' : ''}`;
@@ -35,8 +41,7 @@ export function lockedError(holder: LockInfo, stale: boolean): MonoError {
 
 async function tryHold(t: SshTransport, root: string, request: LockRequest): Promise<{ held?: HeldLock; reply: LockReply }> {
   const proc = await t.spawn(agentArgv(['lock', 'hold'], root));
-  const request_ = { by: operator(), from: operator().split('@')[1] ?? 'unknown', ...request };
-  proc.stdin.write(JSON.stringify(request_) + '\n');
+  proc.stdin.write(JSON.stringify(lockRequester(request)) + '\n');
   const lines = createInterface({ input: proc.stdout });
   const first = await new Promise<string | undefined>((resolve) => {
     lines.once('line', resolve);

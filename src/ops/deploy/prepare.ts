@@ -54,12 +54,14 @@ export async function prepareRelease(config: Config, ctx: Context, options: { fr
   await cache?.save();
   const manifest = buildManifest(scanned, hashes);
   const sha = manifestSha256(manifest);
-  const id = releaseId(sha, new Date());
+  // One clock reading: the id's timestamp and createdAt must agree.
+  const now = new Date();
+  const id = releaseId(sha, now);
   const stats = releaseStats(manifest);
   const git = tarball ? undefined : await gitInfo(config.dir);
   const meta: ReleaseMeta = {
     id,
-    createdAt: new Date().toISOString(),
+    createdAt: now.toISOString(),
     by: operator(),
     source: options.from ?? config.release.source,
     ...(git === undefined ? {} : { git }),
