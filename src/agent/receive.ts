@@ -1,11 +1,11 @@
 // `mono agent receive`: stores the blobs of an upload stream (optionally gzip) in the content-addressed store.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { Context } from '../cli/context.js';
 import { MonoError } from '../errors.js';
-import type { ReceiveResult } from '../release/protocol.js';
+import { blobPath, type ReceiveResult } from '../release/protocol.js';
 import { errnoCode, errorMessage } from './fs-errors.js';
 import { agentHandler } from './handler.js';
 import { agentPaths, requireRoot } from './paths.js';
@@ -28,12 +28,11 @@ export async function receive(store: string, input: Readable, options: ReceiveOp
   if (statSync(store, { throwIfNoEntry: false })?.isDirectory() !== true) {
     throw new MonoError('PREREQ_MISSING', `the store ${store} does not exist`, { hint: 'run `mono setup` first' });
   }
-  const incoming = `${store}/.incoming`;
-  mkdirSync(incoming, { recursive: true, mode: 0o700 });
-  removeOldPartials(incoming, options.now ?? Date.now());
+  // Uploads of earlier mono versions wrote their partial files here.
+  removeOldPartials(`${store}/.incoming`, options.now ?? Date.now());
   const prefix = `${process.pid}-${randomBytes(4).toString('hex')}`;
   let n = 0;
-  const parser = new UploadParser({ store, fanOut: new FanOut(store), partialPath: () => `${incoming}/${prefix}-${++n}.partial` });
+  const parser = new UploadParser({ store, fanOut: new FanOut(store), partialPath: (sha256) => `${blobPath(store, sha256, false)}.${prefix}-${++n}.partial` });
   const source = options.gzip === true ? gunzipped(input) : input;
   const chunks = source[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   let thrown = true;

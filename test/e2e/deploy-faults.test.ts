@@ -44,7 +44,7 @@ test('the disk fills during upload: clear error, nothing switched, nothing half-
   assert.match(full.stderr, /error: the box ran out of disk space in \/srv\/tiny while receiving the release/);
   assert.match(full.stderr, /hint: free space .* nothing was switched/);
   assert.equal(await served(box.httpPort), before_, 'the previous release still serves');
-  const leftovers = await boxSsh(box, 'find /srv/tiny/.mono/store/.incoming -type f | wc -l; ls /srv/tiny/releases | grep -c partial; test -d /srv/tiny/.mono/lock && echo locked || echo unlocked');
+  const leftovers = await boxSsh(box, 'find /srv/tiny/.mono/store -type f -name \'*.partial\' | wc -l; ls /srv/tiny/releases | grep -c partial; test -d /srv/tiny/.mono/lock && echo locked || echo unlocked');
   assert.deepEqual(leftovers.stdout.split('\n'), ['0', '0', 'unlocked']);
 
   const { rmSync } = await import('node:fs');
@@ -65,14 +65,14 @@ test('the connection is cut mid-upload: clear error, then re-running sends only 
   assert.equal((await mono(['setup'], { cwd: app.dir })).code, 0);
 
   // On the box: as soon as a few blobs are stored, kill the deploy user's SSH session (the connection drops).
-  const cutter = boxSsh(box, "for i in $(seq 1 600); do n=$(find /srv/cut/.mono/store -type f -not -path '*/.incoming/*' 2>/dev/null | wc -l); if [ \"$n\" -ge 3 ]; then pkill -KILL -f '^sshd: cut' && echo cut; exit 0; fi; sleep 0.05; done; echo never", { timeoutMs: 60_000 });
+  const cutter = boxSsh(box, "for i in $(seq 1 600); do n=$(find /srv/cut/.mono/store -type f -not -name '*.partial' 2>/dev/null | wc -l); if [ \"$n\" -ge 3 ]; then pkill -KILL -f '^sshd: cut' && echo cut; exit 0; fi; sleep 0.05; done; echo never", { timeoutMs: 60_000 });
   const cut = await mono(['deploy', '--json'], { cwd: app.dir });
   assert.equal((await cutter).stdout.trim(), 'cut');
   assert.equal(cut.code, 3, cut.stderr);
   assert.match(cut.stderr, /error: the SSH connection to \S+ dropped/);
   assert.match(cut.stderr, /hint: .*run the same deploy again/);
 
-  const stored = Number((await boxSsh(box, "find /srv/cut/.mono/store -type f -not -path '*/.incoming/*' | wc -l")).stdout.trim());
+  const stored = Number((await boxSsh(box, "find /srv/cut/.mono/store -type f -not -name '*.partial' | wc -l")).stdout.trim());
   assert.ok(stored >= 3, `blobs that arrived whole are kept (${stored})`);
   const again = await mono(['deploy', '--json'], { cwd: app.dir });
   assert.equal(again.code, 0, again.stderr);

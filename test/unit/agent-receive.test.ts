@@ -47,8 +47,12 @@ function chunked(data: Buffer, sizes = [1, 7, 100, 4096, 65536, 3]): Readable {
   return Readable.from(chunks);
 }
 
+/** Partial files anywhere in the store: in the fan-out folders (where receive writes them) and in the legacy .incoming/. */
 function listIncoming(store: string): string[] {
-  return existsSync(join(store, '.incoming')) ? readdirSync(join(store, '.incoming')) : [];
+  const dirs = readdirSync(store, { withFileTypes: true })
+    .filter((e) => e.isDirectory() && (/^[0-9a-f]{2}$/.test(e.name) || e.name === '.incoming'))
+    .map((e) => e.name);
+  return dirs.flatMap((dir) => readdirSync(join(store, dir)).filter((name) => name.endsWith('.partial')));
 }
 
 test('stores whole blobs (empty, small, bigger than one write batch) read-only under <aa>/<sha256>', async () => {
