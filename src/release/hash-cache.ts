@@ -76,8 +76,12 @@ export class HashCache {
     this.#keep.set(file.path, [file.size, file.mtimeMs, file.ino, sha256]);
   }
 
-  /** Writes the cache atomically (temp file + rename, mode 0600). Never throws: a cache that cannot be written only costs time. */
+  /**
+   * Writes the cache atomically (temp file + rename, mode 0600). Never throws: a cache that cannot be written only costs time.
+   * Skipped when every entry was a hit and none went away (a redeploy of an unchanged tree): the file on disk is already right.
+   */
   async save(): Promise<boolean> {
+    if (this.misses === 0 && this.#keep.size === this.#old.size && this.#old.size > 0) return true;
     const racyFrom = this.#loadedAt - RACY_MS;
     // fromEntries defines own properties, so a file named __proto__ is an entry like any other.
     const entries = Object.fromEntries([...this.#keep].filter(([, entry]) => entry[1] < racyFrom));

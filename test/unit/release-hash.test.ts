@@ -179,3 +179,17 @@ test('a file that changed size or disappeared between scan and hash is a clear e
   rmSync(join(root, 'big.bin'));
   await assert.rejects(hashFiles(scanned.files, undefined), /big\.bin changed while mono was reading the build folder \(it disappeared\)/);
 });
+
+test('a run where every entry was a hit leaves the cache file alone; a change rewrites it', async () => {
+  const { root, env } = setup({ 'a.txt': 'aaaa', 'b.txt': 'bbbb' });
+  await hashTree(root, env);
+  const file = hashCachePath(root, env);
+  const before = statSync(file);
+  await hashTree(root, env);
+  assert.equal(statSync(file).ino, before.ino, 'an all-hits run must not rewrite the cache');
+  writeFileSync(join(root, 'c.txt'), 'cccc');
+  utimesSync(join(root, 'c.txt'), OLD, OLD);
+  await hashTree(root, env);
+  assert.notEqual(statSync(file).ino, before.ino);
+  assert.deepEqual(Object.keys((JSON.parse(readFileSync(file, 'utf8')) as { entries: object }).entries).sort(), ['a.txt', 'b.txt', 'c.txt']);
+});
