@@ -143,21 +143,16 @@ function monoDeploy(project: string, options: { measureRss?: boolean } = {}): Pr
   });
 }
 
-/** When mono reached each step, from the --verbose command lines ("host $ argv"). */
+/** When mono reached each step: its `deploy.step` events (--json), and "connecting to" from --verbose. */
 function marksOf(lines: readonly { t: number; text: string }[], end: number): Record<string, number> {
-  const first = (pattern: RegExp): number | undefined => lines.find((l) => pattern.test(l.text))?.t;
   const marks: Record<string, number> = { end };
-  const connecting = first(/^connecting to /);
-  const receive = first(/ \$ .*mono agent receive /);
-  const build = first(/ \$ .*mono agent release-build /);
-  const buildIndex = lines.findIndex((l) => / \$ .*mono agent release-build /.test(l.text));
-  const built = lines.slice(buildIndex + 1).find((l) => / \$ /.test(l.text))?.t;
-  const prune = first(/ \$ .*mono agent prune /);
+  const connecting = lines.find((l) => /^connecting to /.test(l.text))?.t;
   if (connecting !== undefined) marks['connecting'] = connecting;
-  if (receive !== undefined) marks['receive'] = receive;
-  if (build !== undefined) marks['build'] = build;
-  if (buildIndex >= 0 && built !== undefined) marks['built'] = built;
-  if (prune !== undefined) marks['prune'] = prune;
+  for (const l of lines) {
+    if (!l.text.startsWith('{')) continue;
+    const e = JSON.parse(l.text) as { type?: unknown; step?: unknown };
+    if (e.type === 'deploy.step' && typeof e.step === 'string') marks[e.step] = l.t;
+  }
   return marks;
 }
 
@@ -168,15 +163,14 @@ function phases(runs: readonly MonoRun[]): string {
     return values.length === 0 ? undefined : median(values);
   };
   const hashing = runs.map((r) => r.hashingMs).filter((v): v is number => v !== undefined);
-  const hasReceive = runs.every((r) => r.marks['receive'] !== undefined);
   const parts: [string, number | undefined][] = [
-    ['start, scan and hash', between('start', 'connecting')],
+    ['start, scan and hash (connecting meanwhile)', between('start', 'prepared')],
     ['(of which hashing', hashing.length > 0 ? median(hashing) : undefined],
-    [hasReceive ? 'connect, lock, store-missing' : 'connect, lock, store-missing (nothing to send)', between('connecting', hasReceive ? 'receive' : 'build')],
-    ...(hasReceive ? ([['upload incl. sync -f', between('receive', 'build')]] as [string, number | undefined][]) : []),
-    ['release-build (links, verify, sync -f)', between('build', 'built')],
-    ['audit, start, health check, switch, retire', between('built', 'prune')],
-    ['prune, exit', between('prune', 'end')],
+    ['lock, agent version', between('prepared', 'locked')],
+    ['which blobs are missing, upload incl. sync -f', between('locked', 'sent')],
+    ['release build (links, verify, sync -f)', between('sent', 'built')],
+    ['audit, start, health check, switch, retire', between('built', 'activated')],
+    ['audit, prune, exit', between('activated', 'end')],
   ];
   return parts
     .filter(([, v]) => v !== undefined)
@@ -193,7 +187,7 @@ function timeline(run: MonoRun): string {
 
 function shortCommand(line: string): string {
   const argv = line.slice(line.indexOf(' $ ') + 3);
-  const agent = /mono agent ([a-z-]+(?: hold)?)/.exec(argv);
+  const agent = /mono agent ([a-z-]+)/.exec(argv);
   if (agent !== null) return `agent ${agent[1]!}`;
   if (argv.includes('mono --version')) return 'agent --version';
   const helper = /priv-[a-z0-9_-]+ ([a-z-]+) ([a-z0-9_-]+)/.exec(argv);

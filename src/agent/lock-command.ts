@@ -1,13 +1,17 @@
 // Handlers of `mono agent lock hold|acquire|status|release`: one JSON reply line each.
 import type { Context } from '../cli/context.js';
+import { monoVersion } from '../cli/version.js';
+import type { SessionHello } from '../release/protocol.js';
 import { holdLock } from './lock-hold.js';
+import { serveRequest, sessionContext } from './session.js';
 import { lockStatus, parseLockRequest, releaseIfOurs, releaseLock, takeLock } from './lock.js';
 import { agentHandler } from './handler.js';
 import { agentPaths, requireRoot } from './paths.js';
 import { readAll } from './stdin.js';
 
-export const holdHandler = agentHandler('lock hold', async (ctx: Context, options: { root?: string }) => {
+export const holdHandler = agentHandler('session', async (ctx: Context, options: { root?: string }) => {
   const paths = agentPaths(requireRoot(options.root));
+  const session = sessionContext(paths, (m) => ctx.log.warn(m));
   const hangup = new AbortController();
   const onHangup = (): void => hangup.abort();
   process.once('SIGHUP', onHangup);
@@ -22,9 +26,9 @@ export const holdHandler = agentHandler('lock hold', async (ctx: Context, option
       process.stdin,
       (reply) => {
         if (reply.locked) token = reply.info.token;
-        ctx.log.data(JSON.stringify(reply));
+        ctx.log.data(JSON.stringify({ ...reply, agent: monoVersion() } satisfies SessionHello));
       },
-      { signal: hangup.signal, warn: (m) => ctx.log.warn(m) },
+      { signal: hangup.signal, warn: (m) => ctx.log.warn(m), serve: async (line) => ctx.log.data(JSON.stringify(await serveRequest(session, line))) },
     );
   } finally {
     process.off('SIGHUP', onHangup);

@@ -21,10 +21,10 @@ export function procScript(id: string, command: string): string {
   return `#!/bin/sh\n# written by mono for release ${id}\nexec ${command}\n`;
 }
 
-export async function buildRelease(root: string, request: BuildRequest, warn: (message: string) => void = () => undefined): Promise<BuildResult> {
+export async function buildRelease(root: string, request: BuildRequest, warn: (message: string) => void = () => undefined, source?: BlobSource): Promise<BuildResult> {
   const paths = agentPaths(root);
   const { id, manifest } = request;
-  const blobs = new BlobSource(paths.store);
+  const blobs = source ?? new BlobSource(paths.store);
   const result = { id, files: manifest.files.length, bytes: manifestBytes(manifest) };
   const final = `${paths.releases}/${id}`;
   // A retry after a lost reply: the release is complete already (its files are links, whatever the store holds now).

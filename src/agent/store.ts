@@ -1,17 +1,22 @@
 // The content-addressed store on the box: blob checks, the incoming folder, and one filesystem sync.
 import { execFile } from 'node:child_process';
-import { mkdirSync, readdirSync, statSync, unlinkSync } from 'node:fs';
+import { mkdirSync, readdirSync, statSync, unlinkSync, type Stats } from 'node:fs';
 import { errnoCode, errorMessage } from './fs-errors.js';
 
 export const PARTIAL_MAX_AGE_MS = 60 * 60 * 1000;
 
 /** True when `path` is a regular file of exactly `size` bytes. */
 export function blobIsWhole(path: string, size: number): boolean {
+  const st = statIfPresent(path);
+  return st !== undefined && st.isFile() && st.size === size;
+}
+
+/** stat of `path`, or undefined when nothing is there (also when a fan-out folder is in fact a file). */
+export function statIfPresent(path: string): Stats | undefined {
   try {
-    const st = statSync(path, { throwIfNoEntry: false });
-    return st !== undefined && st.isFile() && st.size === size;
+    return statSync(path, { throwIfNoEntry: false });
   } catch (error) {
-    if (errnoCode(error) === 'ENOTDIR') return false;
+    if (errnoCode(error) === 'ENOTDIR') return undefined;
     throw error;
   }
 }

@@ -4,7 +4,7 @@ import { formatBytes } from '../release/progress.js';
 import type { PruneResult, ReleaseInfo } from '../release/protocol.js';
 import { connect } from './connect.js';
 import { agentCall } from './deploy/agent-call.js';
-import { recordAudit } from './deploy/audit-entry.js';
+import { auditVia } from './deploy/audit-entry.js';
 import { acquireLock } from './deploy/lock.js';
 import { MonoError } from '../errors.js';
 import { layoutOf } from './setup/layout.js';
@@ -54,11 +54,15 @@ export async function pruneCommand(ctx: Context, options: { keep?: string }): Pr
   const lock = ctx.options.dryRun ? undefined : await acquireLock(t, root, { operation: 'prune' }, { wait: false, log: ctx.log });
   let result: PruneResult;
   try {
-    result = await agentCall<PruneResult>(t, ['prune'], root, { extra: ['--keep', keep, '--app', config.app, ...(ctx.options.dryRun ? ['--dry-run'] : [])] });
+    if (lock === undefined) {
+      result = await agentCall<PruneResult>(t, ['prune'], root, { extra: ['--keep', keep, '--app', config.app, '--dry-run'] });
+    } else {
+      result = await lock.call<PruneResult>({ op: 'prune', keep: Number(keep), app: config.app });
+      if (result.removedReleases.length > 0 || result.removedBlobs > 0) await auditVia(lock, { action: 'prune', removed: result.removedReleases, blobs: result.removedBlobs, freedBytes: result.freedBytes });
+    }
   } finally {
     await lock?.release();
   }
-  if (!ctx.options.dryRun && (result.removedReleases.length > 0 || result.removedBlobs > 0)) await recordAudit(t, root, { action: 'prune', removed: result.removedReleases, blobs: result.removedBlobs, freedBytes: result.freedBytes });
   ctx.log.event('prune', { ...result });
   const verb = ctx.options.dryRun ? 'would remove' : 'removed';
   ctx.log.info(`${verb} ${result.removedReleases.length} releases (${result.removedReleases.join(', ') || 'none'}) and ${result.removedBlobs} unused blobs, ${formatBytes(result.freedBytes)}; kept ${result.keptReleases.length}`);

@@ -134,3 +134,26 @@ export interface LockInfo {
 export type LockReply =
   | { readonly locked: true; readonly info: LockInfo }
   | { readonly locked: false; readonly holder: LockInfo; readonly stale: boolean };
+
+// ---------------------------------------------------------------------------------------------------------------------------
+// The deploy session (`mono agent session`): the first line in is a lock request, answered by a SessionHello; then each line in
+// is a SessionRequest (or "release"), answered by one SessionReply line, in order.
+
+/** The first reply of a session: the lock reply, and the agent's version (the CLI refuses a different one). */
+export type SessionHello = LockReply & { readonly agent: string };
+
+export interface PruneRequest {
+  readonly op: 'prune';
+  readonly keep: number;
+  readonly app: string;
+}
+
+export type SessionRequest =
+  | { readonly op: 'missing'; readonly blobs: readonly (readonly [sha256: string, size: number])[] }
+  | { readonly op: 'build'; readonly request: BuildRequest }
+  | { readonly op: 'audit'; readonly entry: Record<string, unknown> }
+  | PruneRequest;
+
+export type SessionReply =
+  | { readonly ok: true; readonly result: unknown }
+  | { readonly ok: false; readonly error: { readonly code: string; readonly message: string; readonly hint?: string; readonly details: readonly string[] } };

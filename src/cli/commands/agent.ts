@@ -44,12 +44,18 @@ export function registerAgent(program: Command): void {
     .option('--dry-run', 'say what would be removed, remove nothing')
     .action(lazy(async () => (await import('../../agent/prune.js')).handler));
 
+  agent
+    .command('session')
+    .description('a deploy\'s agent: takes the lock (first stdin line: the JSON request), then answers one JSON request per line until stdin ends or says "release"')
+    .requiredOption(...ROOT)
+    .action(lazy(async () => (await import('../../agent/lock-command.js')).holdHandler));
+
   const lock = agent.command('lock').description('the deploy lock (<root>/.mono/lock)');
   const lockCommands = async () => import('../../agent/lock-command.js');
 
   lock
     .command('hold')
-    .description('take the lock until stdin ends or a "release" line arrives (first stdin line: the JSON request)')
+    .description('the older name of `mono agent session`')
     .requiredOption(...ROOT)
     .action(lazy(async () => (await lockCommands()).holdHandler));
 

@@ -1,23 +1,21 @@
 // `mono deploy`: package, send what the box lacks, build and verify the release there, then activate it.
 import { CommandFailedError, MonoError } from '../../errors.js';
 import type { Context } from '../../cli/context.js';
-import { monoVersion } from '../../cli/version.js';
 import { serviceProcesses } from '../../config/types.js';
 import { faultCorruptBlobs } from '../../release/pack.js';
 import { formatBytes, Progress } from '../../release/progress.js';
 import type { BuildRequest, BuildResult, PruneResult } from '../../release/protocol.js';
-import type { SshTransport } from '../../transport/ssh.js';
+import type { RemoteProcess, SshTransport } from '../../transport/ssh.js';
 import { connect } from '../connect.js';
-import { AGENT_BIN, layoutOf } from '../setup/layout.js';
+import { layoutOf } from '../setup/layout.js';
 import { activate } from './activate.js';
-import { agentCall } from './agent-call.js';
 import { runBuild } from './build.js';
 import { readEnvSource, uploadEnv } from './env.js';
-import { acquireLock } from './lock.js';
+import { acquireLock, startSession, type HeldLock } from './lock.js';
 import { prepareRelease, type PreparedRelease } from './prepare.js';
 import { priv } from './units.js';
-import { uploadRound, type UploadBlob } from './upload.js';
-import { recordAudit } from './audit-entry.js';
+import { closeReceiver, startReceiver, uploadRound, type UploadBlob } from './upload.js';
+import { auditVia } from './audit-entry.js';
 
 export interface DeployOptions {
   readonly waitLock?: boolean;
@@ -28,21 +26,23 @@ export interface DeployOptions {
 const MAX_ROUNDS = 3;
 
 /** Sends every blob the box lacks; blobs the box rejects (wrong sha256) are sent again, up to MAX_ROUNDS times. */
-async function sendMissing(ctx: Context, t: SshTransport, root: string, release: PreparedRelease, compress: boolean): Promise<{ wireBytes: number; blobs: number; resent: number }> {
+async function sendMissing(ctx: Context, t: SshTransport, root: string, lock: HeldLock, release: PreparedRelease, compress: boolean, receiver?: Promise<RemoteProcess>): Promise<{ wireBytes: number; blobs: number; resent: number }> {
   const unique = [...release.blobs.values()];
-  const reply = await agentCall<{ missing: string[] }>(t, ['store-missing'], root, { input: unique.map((b) => `${b.sha256} ${b.size}\n`).join('') });
+  const reply = await lock.call<{ missing: string[] }>({ op: 'missing', blobs: unique.map((b) => [b.sha256, b.size] as const) });
   let pending: UploadBlob[] = reply.missing.map((sha) => release.blobs.get(sha)).filter((b): b is UploadBlob => b !== undefined);
   const blobs = pending.length;
   let wireBytes = 0;
   let resent = 0;
   const corrupt = faultCorruptBlobs();
+  let early = receiver;
   for (let round = 1; pending.length > 0; round++) {
     if (round > MAX_ROUNDS) {
       throw new MonoError('REMOTE_FAILED', `${pending.length} blobs failed verification on the box ${MAX_ROUNDS} times`, { hint: 'the connection or the box corrupts data: check the disk and memory of the box; nothing was switched' });
     }
     const total = pending.reduce((n, b) => n + b.size, 0);
     const progress = new Progress(ctx.log, round === 1 ? 'uploading' : 'sending again', { bytes: total, files: pending.length });
-    const r = await uploadRound(t, root, pending, { gzip: compress, onContentBytes: (n) => progress.add(n), ...(round === 1 && corrupt !== undefined ? { corrupt } : {}) });
+    const r = await uploadRound(t, root, pending, { gzip: compress, onContentBytes: (n) => progress.add(n), ...(round === 1 && corrupt !== undefined ? { corrupt } : {}), ...(early === undefined ? {} : { receiver: early }) });
+    early = undefined;
     progress.done();
     wireBytes += r.wireBytes;
     if (r.result.rejected.length > 0) {
@@ -53,6 +53,8 @@ async function sendMissing(ctx: Context, t: SshTransport, root: string, release:
     const rejected = new Set(r.result.rejected);
     pending = pending.filter((b) => rejected.has(b.sha256));
   }
+  // The receiver started early, in case something was missing: nothing was, so it only gets the end of an empty stream.
+  if (early !== undefined) await closeReceiver(await early, compress);
   return { wireBytes, blobs, resent };
 }
 
@@ -66,7 +68,12 @@ export async function deployCommand(ctx: Context, options: DeployOptions): Promi
     if (ctx.options.dryRun) ctx.log.info(`dry run: would run the build command: ${config.release.build}`);
     else await runBuild(config.release.build, config.dir, ctx.log);
   }
+  // Connecting, and starting the agent on the box, overlap with scanning and hashing here.
+  const connecting = ctx.options.dryRun ? undefined : early(connect(ctx, config, 'deploy'));
+  const starting = connecting === undefined ? undefined : early(connecting.then((t) => startSession(t, L.root)));
   const release = await prepareRelease(config, ctx, options);
+  const step = (name: string): void => ctx.log.event('deploy.step', { step: name, ms: Math.round(performance.now() - started) });
+  step('prepared');
   // Under --dry-run the secrets command is not run either: it may prompt, or cost something.
   const env = ctx.options.dryRun ? undefined : await readEnvSource(config);
   ctx.log.info(`release ${c.bold(release.id)}: ${release.stats.files} files, ${formatBytes(release.stats.bytes)}${release.meta.git === undefined ? '' : `, git ${release.meta.git.commit.slice(0, 10)}${release.meta.git.dirty ? ' (dirty)' : ''}`}`);
@@ -76,29 +83,30 @@ export async function deployCommand(ctx: Context, options: DeployOptions): Promi
     return 0;
   }
 
-  const t = await connect(ctx, config, 'deploy');
-  const agentVersion = (await t.run({ argv: [AGENT_BIN, '--version'], okCodes: [0, 127], mutates: false })).stdout.trim();
-  if (agentVersion !== monoVersion()) {
-    throw new MonoError('PREREQ_MISSING', agentVersion === '' ? `the mono agent is not installed on ${t.where}` : `the box runs mono agent ${agentVersion}, this is mono ${monoVersion()}`, { hint: 'run `mono setup` first: it installs the matching agent' });
-  }
-  const lock = await acquireLock(t, L.root, { operation: 'deploy', release: release.id, ...(options.message === undefined ? {} : { message: options.message }) }, { wait: options.waitLock === true, log: ctx.log });
+  const t = await connecting!;
+  const lock = await acquireLock(t, L.root, { operation: 'deploy', release: release.id, ...(options.message === undefined ? {} : { message: options.message }) }, { wait: options.waitLock === true, log: ctx.log, session: starting! });
   const unregister = ctx.onCleanup(() => lock.release());
   try {
-    const sent = await sendMissing(ctx, t, L.root, release, config.release.compress);
+    // The receiver's Node start-up overlaps with the question of which blobs are missing.
+    const receiver = early(startReceiver(t, L.root, config.release.compress));
+    step('locked');
+    const sent = await sendMissing(ctx, t, L.root, lock, release, config.release.compress, receiver);
+    step('sent');
     const request: BuildRequest = { id: release.id, manifest: release.manifest, meta: release.meta, processes: config.processes, shared: config.shared };
-    let built = await agentCall<BuildResult>(t, ['release-build'], L.root, { input: JSON.stringify(request) });
+    let built = await lock.call<BuildResult>({ op: 'build', request });
     if (built.missing.length > 0) {
       // Pruned between the check and the build (or removed by hand): send those and build again, once.
-      await sendMissing(ctx, t, L.root, release, config.release.compress);
-      built = await agentCall<BuildResult>(t, ['release-build'], L.root, { input: JSON.stringify(request) });
+      await sendMissing(ctx, t, L.root, lock, release, config.release.compress);
+      built = await lock.call<BuildResult>({ op: 'build', request });
       if (built.missing.length > 0) throw new MonoError('REMOTE_FAILED', `the box still lacks ${built.missing.length} blobs of the release`, { hint: 'deploy again' });
     }
+    step('built');
     ctx.log.info(`  built and verified releases/${release.id} (sent ${formatBytes(sent.wireBytes)} in ${sent.blobs} new blob${sent.blobs === 1 ? '' : 's'}${sent.resent > 0 ? `, ${sent.resent} sent again after failing verification` : ''})`);
-    await recordAudit(t, L.root, { action: 'release', release: release.id, files: built.files, bytes: built.bytes, sentBytes: sent.wireBytes, git: release.meta.git?.commit, message: options.message });
+    await auditVia(lock, { action: 'release', release: release.id, files: built.files, bytes: built.bytes, sentBytes: sent.wireBytes, git: release.meta.git?.commit, message: options.message });
 
     if (env !== undefined && (await uploadEnv(t, L.envFile, env))) {
       ctx.log.info('  env file updated (shared/.env, 0600)');
-      await recordAudit(t, L.root, { action: 'env', release: release.id });
+      await auditVia(lock, { action: 'env', release: release.id });
     }
     if (config.processes['release'] !== undefined) {
       ctx.log.info('  running the release command');
@@ -121,11 +129,12 @@ export async function deployCommand(ctx: Context, options: DeployOptions): Promi
       { app: config.app, root: L.root, runDir: L.runDir, helper: L.privHelper, release: release.id, processes: orderedProcesses(config.processes), healthPath: config.health.path, healthTimeoutMs: config.health.timeoutMs },
       ctx.log,
     );
-    await recordAudit(t, L.root, { action: 'activate', release: release.id, retired, message: options.message });
-    const pruned = await agentCall<PruneResult>(t, ['prune'], L.root, { extra: ['--keep', String(config.release.keep), '--app', config.app] });
+    step('activated');
+    await auditVia(lock, { action: 'activate', release: release.id, retired, message: options.message });
+    const pruned = await lock.call<PruneResult>({ op: 'prune', keep: config.release.keep, app: config.app });
     if (pruned.removedReleases.length > 0 || pruned.removedBlobs > 0) {
       ctx.log.info(`  pruned ${pruned.removedReleases.length} old releases and ${pruned.removedBlobs} unused blobs (${formatBytes(pruned.freedBytes)})`);
-      await recordAudit(t, L.root, { action: 'prune', removed: pruned.removedReleases, blobs: pruned.removedBlobs, freedBytes: pruned.freedBytes });
+      await auditVia(lock, { action: 'prune', removed: pruned.removedReleases, blobs: pruned.removedBlobs, freedBytes: pruned.freedBytes });
     }
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     ctx.log.event('deploy.done', { id: release.id, files: built.files, bytes: built.bytes, sentBytes: sent.wireBytes, sentBlobs: sent.blobs, resent: sent.resent, seconds: Number(seconds) });
@@ -135,6 +144,12 @@ export async function deployCommand(ctx: Context, options: DeployOptions): Promi
     unregister();
     await lock.release();
   }
+}
+
+/** A promise started ahead of its use: a rejection is kept for whoever awaits it, not reported as unhandled meanwhile. */
+function early<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => undefined);
+  return promise;
 }
 
 /** web first, so traffic can switch as soon as it is healthy; release is a one-off, not a unit. */

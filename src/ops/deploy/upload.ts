@@ -4,7 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import { MonoError } from '../../errors.js';
 import { packStream } from '../../release/pack.js';
 import type { ReceiveResult } from '../../release/protocol.js';
-import type { SshTransport } from '../../transport/ssh.js';
+import type { RemoteProcess, SshTransport } from '../../transport/ssh.js';
 import { agentArgv, parseReply } from './agent-call.js';
 
 export interface UploadBlob {
@@ -34,13 +34,25 @@ async function collect(stream: Readable): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/** Starts `mono agent receive` on the box (it waits for the stream on stdin). */
+export function startReceiver(t: SshTransport, root: string, gzip: boolean): Promise<RemoteProcess> {
+  return t.spawn(agentArgv(['receive'], root, gzip ? ['--gzip'] : []));
+}
+
+/** Ends a receiver that has nothing to receive: an empty stream (just its end line), then waits for it to exit. */
+export async function closeReceiver(proc: RemoteProcess, gzip: boolean): Promise<void> {
+  proc.stdout.resume();
+  proc.stderr.resume();
+  await Promise.all([pipeline(packStream([], { gzip }), proc.stdin).catch(() => undefined), proc.exit]);
+}
+
 export async function uploadRound(
   t: SshTransport,
   root: string,
   blobs: readonly UploadBlob[],
-  options: { gzip: boolean; onContentBytes?: (n: number) => void; corrupt?: number },
+  options: { gzip: boolean; onContentBytes?: (n: number) => void; corrupt?: number; receiver?: Promise<RemoteProcess> },
 ): Promise<UploadRound> {
-  const proc = await t.spawn(agentArgv(['receive'], root, options.gzip ? ['--gzip'] : []));
+  const proc = await (options.receiver ?? startReceiver(t, root, options.gzip));
   let wireBytes = 0;
   const stdout = collect(proc.stdout);
   const stderr = collect(proc.stderr);
