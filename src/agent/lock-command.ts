@@ -1,15 +1,15 @@
-// Handlers of `mono agent lock hold|acquire|status|release`: one JSON reply line each.
+// Handlers of `mono agent session` and `mono agent lock acquire|status|release` (one JSON reply line each).
 import type { Context } from '../cli/context.js';
 import { monoVersion } from '../cli/version.js';
-import type { SessionHello } from '../release/protocol.js';
-import { holdLock } from './lock-hold.js';
+import type { SessionHello, SessionReply } from '../release/protocol.js';
+import { runSession } from './session-loop.js';
 import { serveRequest, sessionContext } from './session.js';
 import { lockStatus, parseLockRequest, releaseIfOurs, releaseLock, takeLock } from './lock.js';
 import { agentHandler } from './handler.js';
 import { agentPaths, requireRoot } from './paths.js';
 import { readAll } from './stdin.js';
 
-export const holdHandler = agentHandler('session', async (ctx: Context, options: { root?: string }) => {
+export const sessionHandler = agentHandler('session', async (ctx: Context, options: { root?: string }) => {
   const paths = agentPaths(requireRoot(options.root));
   const session = sessionContext(paths, (m) => ctx.log.warn(m));
   const hangup = new AbortController();
@@ -20,16 +20,15 @@ export const holdHandler = agentHandler('session', async (ctx: Context, options:
   const unregister = ctx.onCleanup(() => {
     if (token !== undefined) releaseIfOurs(paths, token);
   });
+  const send = (reply: SessionReply | SessionHello): void => ctx.log.data(JSON.stringify(reply));
   try {
-    await holdLock(
-      paths,
-      process.stdin,
-      (reply) => {
-        if (reply.locked) token = reply.info.token;
-        ctx.log.data(JSON.stringify({ ...reply, agent: monoVersion() } satisfies SessionHello));
-      },
-      { signal: hangup.signal, warn: (m) => ctx.log.warn(m), serve: async (line) => ctx.log.data(JSON.stringify(await serveRequest(session, line))) },
-    );
+    send({ agent: monoVersion() });
+    await runSession(paths, process.stdin, send, {
+      signal: hangup.signal,
+      warn: (m) => ctx.log.warn(m),
+      onLocked: (t) => (token = t),
+      serve: (request) => serveRequest(session, request),
+    });
   } finally {
     process.off('SIGHUP', onHangup);
     unregister();

@@ -25,7 +25,10 @@ export type LockReleaseReply = { readonly released: true; readonly holder: LockI
 export const INFO_WAIT_MS = 2000;
 
 export function parseLockRequest(text: string): LockRequest {
-  const value = parseJson(text, 'the lock request');
+  return lockRequestOf(parseJson(text, 'the lock request'));
+}
+
+export function lockRequestOf(value: unknown): LockRequest {
   if (!isRecord(value)) throw new MonoError('USAGE', 'the lock request must be a JSON object {by, from, operation, release?, message?}');
   const field = (name: string, required: boolean, max: number): string | undefined => {
     const v = value[name];

@@ -72,14 +72,14 @@ function refuse(id: string, file: string, why: string): MonoError {
   });
 }
 
-/** releases/<id>.partial left by a crashed release-build (only when an hour old: a build takes seconds). */
+/** releases/<id>.partial left by a crashed build (only when an hour old: a build takes seconds). */
 function removeStalePartialReleases(releasesDir: string, now: number, warn?: (message: string) => void): void {
   for (const name of readdirSync(releasesDir)) {
     if (!name.endsWith('.partial')) continue;
     const st = statSync(`${releasesDir}/${name}`, { throwIfNoEntry: false });
     if (st === undefined || !st.isDirectory() || now - st.mtimeMs <= PARTIAL_MAX_AGE_MS) continue;
     removeTree(`${releasesDir}/${name}`);
-    warn?.(`removed ${name}, left by an interrupted release-build`);
+    warn?.(`removed ${name}, left by an interrupted build`);
   }
 }
 

@@ -41,7 +41,8 @@ export async function buildRelease(root: string, request: BuildRequest, warn: (m
   const manifestJson = JSON.stringify(manifest) + '\n';
   removeTree(partial);
   try {
-    populate(partial, request, blobs, paths, manifestJson);
+    populateTree(partial, manifest, blobs);
+    finishTree(partial, request, paths, manifestJson);
     verifyRelease(partial, request, blobs, paths.shared);
     chmodDirectories(partial, DIR_MODE);
     if (existsSync(final)) {
@@ -69,12 +70,16 @@ export async function buildRelease(root: string, request: BuildRequest, warn: (m
   return { ...result, missing: [] };
 }
 
-function populate(partial: string, request: BuildRequest, blobs: BlobSource, paths: AgentPaths, manifestJson: string): void {
-  const { manifest } = request;
+/** The manifest's folders, files (hard links to their blobs) and links. */
+function populateTree(partial: string, manifest: BuildRequest['manifest'], blobs: BlobSource): void {
   mkdirSync(partial, { mode: 0o755 });
   for (const dir of manifest.dirs) mkdirSync(`${partial}/${dir}`, { mode: 0o755 });
   for (const file of manifest.files) linkSync(blobs.pathFor(file), `${partial}/${file.path}`);
   for (const link of manifest.links) symlinkSync(link.target, `${partial}/${link.path}`);
+}
+
+/** Shared paths, process scripts, release.json and manifest.json. */
+function finishTree(partial: string, request: BuildRequest, paths: AgentPaths, manifestJson: string): void {
   linkSharedPaths(partial, paths.shared, request.shared);
   mkdirSync(`${partial}/.mono/procs`, { recursive: true, mode: 0o755 });
   for (const name of Object.keys(request.processes).sort()) {

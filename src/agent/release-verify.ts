@@ -1,5 +1,5 @@
 // Checks a freshly built release tree against its manifest before it is sealed: same inodes as the store, links as listed.
-import { lstatSync, readlinkSync, realpathSync } from 'node:fs';
+import { lstatSync, readdirSync, readlinkSync, realpathSync } from 'node:fs';
 import { MonoError } from '../errors.js';
 import { EXEC_MODE, FILE_MODE, type BuildRequest } from '../release/protocol.js';
 import type { BlobSource } from './blob-source.js';
@@ -8,9 +8,11 @@ import { isWithin } from './validate.js';
 
 const MAX_SHOWN = 20;
 
+/** Besides the per-entry checks, the tree may hold nothing the manifest, the shared paths or .mono/ do not account for. */
 export function verifyRelease(release: string, request: BuildRequest, blobs: BlobSource, sharedRoot: string): void {
   const problems: string[] = [];
   const shadowed = (path: string): boolean => request.shared.some((s) => isWithin(path, s));
+  problems.push(...unlisted(release, request));
   for (const file of request.manifest.files) {
     if (shadowed(file.path)) continue;
     const st = lstatSync(`${release}/${file.path}`, { throwIfNoEntry: false });
@@ -45,6 +47,26 @@ export function verifyRelease(release: string, request: BuildRequest, blobs: Blo
       details: problems.slice(0, MAX_SHOWN),
     });
   }
+}
+
+/** Entries of the tree that neither the manifest, the shared paths (and their parent folders) nor .mono/ account for. */
+function unlisted(release: string, request: BuildRequest): string[] {
+  const { manifest } = request;
+  const listed = new Set<string>([...manifest.dirs, ...manifest.files.map((f) => f.path), ...manifest.links.map((l) => l.path), '.mono']);
+  for (const path of request.shared) {
+    const segments = path.split('/');
+    for (let i = 1; i <= segments.length; i++) listed.add(segments.slice(0, i).join('/'));
+  }
+  const out: string[] = [];
+  const walk = (rel: string): void => {
+    for (const entry of readdirSync(rel === '' ? release : `${release}/${rel}`, { withFileTypes: true })) {
+      const path = rel === '' ? entry.name : `${rel}/${entry.name}`;
+      if (!listed.has(path)) out.push(`${path}: not in the manifest`);
+      else if (entry.isDirectory() && path !== '.mono') walk(path);
+    }
+  };
+  walk('');
+  return out;
 }
 
 function readTarget(path: string): string | undefined {

@@ -1,17 +1,16 @@
-// Requests a deploy sends to its lock-holding agent process (`mono agent session`): one JSON line in, one JSON line out.
+// The requests of a deploy's agent session (see session-loop.ts), and their answers: { ok, result } or { ok: false, error }.
 // One process for the whole deploy saves a Node start per step (~0.4 s each on the sandbox box).
 import { isMonoError, MonoError, type ErrorCode } from '../errors.js';
-import type { PruneRequest, SessionReply, SessionRequest } from '../release/protocol.js';
+import type { BuildRequest, PruneRequest, SessionReply, SessionRequest } from '../release/protocol.js';
 import { appendAudit } from './audit.js';
 import { BlobSource } from './blob-source.js';
-import { APP_NAME } from './options.js';
 import { parseBuildRequest } from './build-request.js';
 import { errnoCode, errorMessage } from './fs-errors.js';
+import { APP_NAME } from './options.js';
 import type { AgentPaths } from './paths.js';
 import { prune } from './prune.js';
 import { buildRelease } from './release-build.js';
-import { isRecord, parseJson } from './stdin.js';
-import { storeMissingOf } from './store-missing.js';
+import { isRecord } from './stdin.js';
 
 /** The largest request line (a build request carries the manifest: ~150 bytes per file). */
 export const MAX_REQUEST_BYTES = 256 * 1024 * 1024;
@@ -19,37 +18,42 @@ export const MAX_REQUEST_BYTES = 256 * 1024 * 1024;
 export interface SessionContext {
   readonly paths: AgentPaths;
   readonly warn: (message: string) => void;
-  /** Blob stats taken by "missing", reused by "build" (only the deploy holding the lock changes the store meanwhile: it adds). */
+  /** Blob stats taken by "plan", reused by "build" (only the deploy holding the lock changes the store meanwhile: it adds). */
   readonly blobs: BlobSource;
+  /** The release "plan" announced, which "build" builds. */
+  planned?: BuildRequest | undefined;
 }
 
 export function sessionContext(paths: AgentPaths, warn: (message: string) => void): SessionContext {
   return { paths, warn, blobs: new BlobSource(paths.store) };
 }
 
-/** Answers one request line; never throws (a failure is an error reply, and the session goes on). */
-export async function serveRequest(ctx: SessionContext, line: string): Promise<SessionReply> {
-  try {
-    return { ok: true, result: await dispatch(ctx, parseRequest(line)) };
-  } catch (error) {
-    if (isMonoError(error)) return { ok: false, error: { code: error.code, message: error.message, ...(error.hint === undefined ? {} : { hint: error.hint }), details: [...error.details] } };
-    const code: ErrorCode = errnoCode(error) === undefined ? 'INTERNAL' : 'LOCAL_FAILED';
-    return { ok: false, error: { code, message: `the agent failed on the box: ${errorMessage(error)}`, details: [] } };
-  }
+export function errorReply(error: unknown): SessionReply {
+  if (isMonoError(error)) return { ok: false, error: { code: error.code, message: error.message, ...(error.hint === undefined ? {} : { hint: error.hint }), details: [...error.details] } };
+  const code: ErrorCode = errnoCode(error) === undefined ? 'INTERNAL' : 'LOCAL_FAILED';
+  return { ok: false, error: { code, message: `the agent failed on the box: ${errorMessage(error)}`, details: [] } };
 }
 
-function parseRequest(line: string): SessionRequest {
-  const value = parseJson(line, 'the session request');
-  if (!isRecord(value) || typeof value['op'] !== 'string') throw new MonoError('USAGE', 'a session request must be a JSON object with an "op"');
-  return value as unknown as SessionRequest;
+/** Answers one request; never throws (a failure is an error reply, and the session goes on). */
+export async function serveRequest(ctx: SessionContext, request: SessionRequest): Promise<SessionReply> {
+  try {
+    return { ok: true, result: await dispatch(ctx, request) };
+  } catch (error) {
+    return errorReply(error);
+  }
 }
 
 async function dispatch(ctx: SessionContext, request: SessionRequest): Promise<unknown> {
   switch (request.op) {
-    case 'missing':
-      return storeMissingOf(ctx.blobs, request.blobs);
-    case 'build':
-      return buildRelease(ctx.paths.root, parseBuildRequest(request.request), ctx.warn, ctx.blobs);
+    case 'plan': {
+      const planned = parseBuildRequest(request.request);
+      ctx.planned = planned;
+      return missingBlobs(ctx.blobs, planned);
+    }
+    case 'build': {
+      if (ctx.planned === undefined) throw new MonoError('USAGE', '"build" needs a "plan" first');
+      return buildRelease(ctx.paths.root, ctx.planned, ctx.warn, ctx.blobs);
+    }
     case 'audit': {
       if (!isRecord(request.entry)) throw new MonoError('USAGE', 'the audit entry must be a JSON object');
       const line = appendAudit(ctx.paths.auditLog, request.entry);
@@ -60,6 +64,18 @@ async function dispatch(ctx: SessionContext, request: SessionRequest): Promise<u
     default:
       throw new MonoError('USAGE', `unknown session request ${JSON.stringify((request as { op: unknown }).op)}`, { hint: 'the CLI and the agent differ in version: run `mono setup`' });
   }
+}
+
+/** The distinct contents of the release that the store lacks (a stored blob of the wrong size is deleted and counts as missing). */
+function missingBlobs(blobs: BlobSource, request: BuildRequest): { missing: string[] } {
+  const missing: string[] = [];
+  const seen = new Set<string>();
+  for (const file of request.manifest.files) {
+    if (seen.has(file.sha256)) continue;
+    seen.add(file.sha256);
+    if (!blobs.present(file.sha256, file.size)) missing.push(file.sha256);
+  }
+  return { missing };
 }
 
 function checkPrune(request: PruneRequest): { keep: number; app: string; dryRun: false } {

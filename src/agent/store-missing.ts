@@ -3,7 +3,6 @@ import type { Context } from '../cli/context.js';
 import { MonoError } from '../errors.js';
 import { blobPath } from '../release/protocol.js';
 import { statSync } from 'node:fs';
-import type { BlobSource } from './blob-source.js';
 import { agentHandler } from './handler.js';
 import { agentPaths, requireRoot } from './paths.js';
 import { lines } from './stdin.js';
@@ -31,26 +30,6 @@ export async function storeMissing(store: string, input: AsyncIterable<Buffer | 
     if (seen.has(sha256)) continue;
     seen.add(sha256);
     if (!isStored(store, sha256, size)) missing.push(sha256);
-  }
-  return { missing };
-}
-
-/**
- * The same answer for a list of [sha256, size] pairs (a session request). `source` keeps the stats it took, so that the build
- * that follows in the same session does not take them again.
- */
-export function storeMissingOf(source: BlobSource, blobs: unknown): MissingReply {
-  if (!Array.isArray(blobs)) throw new MonoError('USAGE', 'missing: "blobs" must be a list of [sha256, size]');
-  const missing: string[] = [];
-  const seen = new Set<string>();
-  for (const [i, blob] of blobs.entries()) {
-    const [sha256, size] = Array.isArray(blob) ? (blob as unknown[]) : [];
-    if (typeof sha256 !== 'string' || !SHA256.test(sha256) || typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) {
-      throw new MonoError('USAGE', `missing: blob ${i + 1} is not [sha256, size]: ${JSON.stringify(blob).slice(0, 100)}`);
-    }
-    if (seen.has(sha256)) continue;
-    seen.add(sha256);
-    if (!source.present(sha256, size)) missing.push(sha256);
   }
   return { missing };
 }

@@ -136,11 +136,13 @@ export type LockReply =
   | { readonly locked: false; readonly holder: LockInfo; readonly stale: boolean };
 
 // ---------------------------------------------------------------------------------------------------------------------------
-// The deploy session (`mono agent session`): the first line in is a lock request, answered by a SessionHello; then each line in
-// is a SessionRequest (or "release"), answered by one SessionReply line, in order.
+// The deploy session (`mono agent session`): it first prints a SessionHello line; then each line in is a SessionRequest (or
+// "release"), answered by one SessionReply line, in order.
 
-/** The first reply of a session: the lock reply, and the agent's version (the CLI refuses a different one). */
-export type SessionHello = LockReply & { readonly agent: string };
+/** The first line of a session: the agent's version (the CLI refuses a different one). */
+export interface SessionHello {
+  readonly agent: string;
+}
 
 export interface PruneRequest {
   readonly op: 'prune';
@@ -149,8 +151,11 @@ export interface PruneRequest {
 }
 
 export type SessionRequest =
-  | { readonly op: 'missing'; readonly blobs: readonly (readonly [sha256: string, size: number])[] }
-  | { readonly op: 'build'; readonly request: BuildRequest }
+  | { readonly op: 'lock'; readonly request: unknown }
+  /** The release to build: answered with the blobs the store lacks ({ missing }); kept for "build". */
+  | { readonly op: 'plan'; readonly request: BuildRequest }
+  /** Builds the planned release (BuildResult; its "missing" is not empty when blobs are still absent, and nothing was built). */
+  | { readonly op: 'build' }
   | { readonly op: 'audit'; readonly entry: Record<string, unknown> }
   | PruneRequest;
 

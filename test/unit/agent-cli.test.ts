@@ -1,4 +1,4 @@
-// `mono agent …` through the real CLI entry: hidden wiring, one JSON line on stdout, exit statuses, lock hold and signals.
+// `mono agent …` through the real CLI entry: hidden wiring, one JSON line on stdout, exit statuses, the session's lock and signals.
 import assert from 'node:assert/strict';
 import { type ChildProcessWithoutNullStreams, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -55,13 +55,18 @@ test('prune honours --dry-run (also a global option) and requires --app', () => 
 });
 
 function hold(root: string): { child: ChildProcessWithoutNullStreams; firstLine: Promise<string> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry, 'agent', 'lock', 'hold', '--root', root], { cwd: repo });
-  child.stdin.write('{"by":"ann@laptop","from":"10.0.0.5","operation":"deploy"}\n');
+  const child = spawn(process.execPath, ['--import', 'tsx', entry, 'agent', 'session', '--root', root], { cwd: repo });
+  child.stdin.write('{"op":"lock","request":{"by":"ann@laptop","from":"10.0.0.5","operation":"deploy"}}\n');
+  // The first line is the agent's version; the second answers the lock request.
   const firstLine = new Promise<string>((resolve) => {
     let out = '';
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
-      if (out.includes('\n')) resolve(out);
+      const lines = out.split('\n');
+      if (lines.length > 2) {
+        assert.match(lines[0]!, /^\{"agent":"\d+\.\d+\.\d+"\}$/);
+        resolve(lines[1]!);
+      }
     });
   });
   return { child, firstLine };
@@ -74,11 +79,11 @@ for (const [how, end] of [
   ['SIGTERM arrives', (c: ChildProcessWithoutNullStreams) => c.kill('SIGTERM')],
   ['SIGHUP arrives (the SSH session hung up)', (c: ChildProcessWithoutNullStreams) => c.kill('SIGHUP')],
 ] as const) {
-  test(`lock hold replies at once, holds, and releases when ${how}`, { timeout: 60_000 }, async () => {
+  test(`a session takes the lock at once, holds it, and releases it when ${how}`, { timeout: 60_000 }, async () => {
     const root = newRoot();
     const { child, firstLine } = hold(root);
     try {
-      const reply = JSON.parse(await firstLine) as { locked: boolean; info: { pid: number } };
+      const reply = (JSON.parse(await firstLine) as { ok: true; result: { locked: boolean; info: { pid: number } } }).result;
       assert.equal(reply.locked, true);
       assert.equal(reply.info.pid, child.pid);
       const status = JSON.parse(mono(['agent', 'lock', 'status', '--root', root]).stdout) as { locked: boolean; stale: boolean };

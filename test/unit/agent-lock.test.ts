@@ -1,4 +1,4 @@
-// mono agent lock: hold until stdin ends or says release, contention, stale holders, release by token or by force.
+// mono agent lock: a session holds it until stdin ends or says release; contention, stale holders, release by token or by force.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -6,10 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { test } from 'node:test';
-import { holdLock } from '../../src/agent/lock-hold.js';
+import { runSession } from '../../src/agent/session-loop.js';
 import { lockStatus, releaseLock, takeLock } from '../../src/agent/lock.js';
 import { agentPaths, type AgentPaths } from '../../src/agent/paths.js';
-import type { LockInfo, LockReply } from '../../src/release/protocol.js';
+import type { LockInfo, LockReply, SessionReply } from '../../src/release/protocol.js';
 
 const request = { by: 'ann@laptop', from: '10.0.0.5', operation: 'deploy', release: '20261130T232000Z-1a2b3c4d' };
 
@@ -26,12 +26,14 @@ function deadPid(): number {
   return r.pid;
 }
 
-function startHold(paths: AgentPaths): { input: PassThrough; replied: Promise<LockReply>; done: Promise<LockReply> } {
+/** A session that asks for the lock; `replied` is the answer to that request. */
+function startHold(paths: AgentPaths): { input: PassThrough; replied: Promise<LockReply>; done: Promise<void> } {
   const input = new PassThrough();
   let resolveReply!: (r: LockReply) => void;
   const replied = new Promise<LockReply>((resolve) => (resolveReply = resolve));
-  const done = holdLock(paths, input, resolveReply, { pid: process.pid });
-  input.write(JSON.stringify(request) + '\n');
+  const send = (reply: SessionReply): void => resolveReply(reply.ok ? (reply.result as LockReply) : assert.fail(JSON.stringify(reply)));
+  const done = runSession(paths, input, send, { pid: process.pid, serve: () => assert.fail('no other request was sent') });
+  input.write(JSON.stringify({ op: 'lock', request }) + '\n');
   return { input, replied, done };
 }
 
@@ -60,7 +62,7 @@ test('a "release" line ends the hold even while stdin stays open', async () => {
   const paths = newPaths();
   const { input, replied, done } = startHold(paths);
   assert.equal((await replied).locked, true);
-  input.write('ping\nrelease\n');
+  input.write('release\n');
   await done;
   assert.equal(existsSync(paths.lockDir), false);
 });
@@ -142,10 +144,26 @@ test('info.json written shortly after the mkdir is waited for', async () => {
   assert.deepEqual(await takeLock(paths, request), { locked: false, holder, stale: false });
 });
 
-test('a bad request is a usage error', async () => {
+test('a bad lock request is a usage error reply, and ends the session without a lock', async () => {
   const paths = newPaths();
   const input = new PassThrough();
-  input.end('{"by": "ann"}\n');
-  await assert.rejects(holdLock(paths, input, () => undefined), /the lock request's "from" must be a non-empty string/);
+  const replies: SessionReply[] = [];
+  input.write('{"op": "lock", "request": {"by": "ann"}}\n');
+  await runSession(paths, input, (r) => void replies.push(r), { serve: () => assert.fail('not reached') });
+  assert.equal(replies.length, 1);
+  assert.equal(replies[0]!.ok, false);
+  assert.match(!replies[0]!.ok ? replies[0]!.error.message : '', /the lock request's "from" must be a non-empty string/);
   assert.equal(existsSync(paths.lockDir), false);
+});
+
+test('every request but "lock" needs the lock; a line that is not JSON gets an error reply', async () => {
+  const paths = newPaths();
+  const input = new PassThrough();
+  const replies: SessionReply[] = [];
+  const done = runSession(paths, input, (r) => void replies.push(r), { serve: () => assert.fail('nothing is served without the lock') });
+  input.end('{"op":"plan","request":{}}\nnot json\n');
+  await done;
+  assert.equal(replies.length, 2);
+  assert.match(!replies[0]!.ok ? replies[0]!.error.message : '', /"plan" needs the deploy lock: send "lock" first/);
+  assert.equal(!replies[1]!.ok && replies[1]!.error.code, 'USAGE');
 });

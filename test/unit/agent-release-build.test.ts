@@ -1,13 +1,15 @@
 // mono agent release-build: hard links to store blobs, modes, links, shared paths, process scripts, validation and rebuilds.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { parseBuildRequest } from '../../src/agent/build-request.js';
 import { directoriesOf } from '../../src/agent/fs-tree.js';
+import { BlobSource } from '../../src/agent/blob-source.js';
 import { buildRelease, procScript } from '../../src/agent/release-build.js';
+import { verifyRelease } from '../../src/agent/release-verify.js';
 import { MonoError } from '../../src/errors.js';
 import { blobPath, type BuildRequest, type Manifest, type ManifestFile } from '../../src/release/protocol.js';
 
@@ -228,4 +230,22 @@ test('a shared path below a symlink of the release is refused (it would write ou
   const req = request({ dirs: ['real'], files: [], links: [{ path: 'storage', target: 'real' }] }, { shared: ['storage/logs'] });
   await assert.rejects(buildRelease(root, parseBuildRequest(req)), /shared path storage\/logs: storage in the release is a symlink, not a folder/);
   assert.deepEqual(readdirSync(join(root, 'releases')), []);
+});
+
+test('the check after building refuses an entry that neither the manifest, a shared path nor .mono/ accounts for', async () => {
+  const root = newRoot();
+  const req = request({ dirs: ['lib'], files: [file(root, 'lib/a.js', 'a')], links: [] }, { shared: ['tmp/pids'] });
+  await buildRelease(root, req);
+  const rel = join(root, 'releases', ID);
+  const blobs = new BlobSource(join(root, '.mono/store'));
+  // As built, it passes (tmp/ exists only as the parent of a shared path).
+  verifyRelease(rel, req, blobs, join(root, 'shared'));
+  chmodSync(join(rel, 'lib'), 0o755);
+  writeFileSync(join(rel, 'lib/stray.js'), 'stray');
+  assert.throws(() => verifyRelease(rel, req, blobs, join(root, 'shared')), (error: unknown) => {
+    assert.ok(error instanceof MonoError);
+    assert.equal(error.code, 'CHECK_FAILED');
+    assert.deepEqual(error.details, ['lib/stray.js: not in the manifest']);
+    return true;
+  });
 });

@@ -6,10 +6,10 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { test } from 'node:test';
-import { holdLock } from '../../src/agent/lock-hold.js';
+import { runSession } from '../../src/agent/session-loop.js';
 import { agentPaths, type AgentPaths } from '../../src/agent/paths.js';
 import { serveRequest, sessionContext } from '../../src/agent/session.js';
-import { blobPath, type BuildRequest, type SessionReply } from '../../src/release/protocol.js';
+import { blobPath, type BuildRequest, type SessionReply, type SessionRequest } from '../../src/release/protocol.js';
 
 const ID = '20261130T232000Z-1a2b3c4d';
 const sha = (text: string): string => createHash('sha256').update(text).digest('hex');
@@ -40,32 +40,42 @@ function buildRequest(files: { path: string; content: string }[], id = ID): Buil
 }
 
 async function ask(paths: AgentPaths, request: unknown): Promise<SessionReply> {
-  return serveRequest(sessionContext(paths, () => undefined), typeof request === 'string' ? request : JSON.stringify(request));
+  return serveRequest(sessionContext(paths, () => undefined), request as SessionRequest);
 }
 
-test('missing: the hashes the store lacks, each once; a malformed pair is a usage error reply', async () => {
+test('plan: the contents the store lacks, each once; a stored blob of the wrong size is deleted and counts as missing', async () => {
   const paths = newPaths();
   const have = putBlob(paths, 'have');
-  const lack = sha('lack');
-  assert.deepEqual(await ask(paths, { op: 'missing', blobs: [[have, 4], [lack, 4], [lack, 4]] }), { ok: true, result: { missing: [lack] } });
-  // A stored blob of another size than its content's is truncated: missing, and deleted so that no release links it.
-  assert.deepEqual(await ask(paths, { op: 'missing', blobs: [[have, 5]] }), { ok: true, result: { missing: [have] } });
-  assert.equal(existsSync(blobPath(paths.store, have, false)), false);
-  const bad = await ask(paths, { op: 'missing', blobs: [['nothex', 1]] });
-  assert.equal(bad.ok, false);
+  const truncated = putBlob(paths, 'truncated');
+  const ctx = sessionContext(paths, () => undefined);
+  const request = buildRequest([{ path: 'a', content: 'have' }, { path: 'b', content: 'lack' }, { path: 'c', content: 'lack' }, { path: 'd', content: 'truncated' }]);
+  // The box's copy of "truncated" lost its last byte.
+  const { writeFileSync: write, chmodSync } = await import('node:fs');
+  chmodSync(blobPath(paths.store, truncated, false), 0o644);
+  write(blobPath(paths.store, truncated, false), 'truncate');
+  assert.deepEqual(await serveRequest(ctx, { op: 'plan', request }), { ok: true, result: { missing: [sha('lack'), truncated] } });
+  assert.equal(existsSync(blobPath(paths.store, truncated, false)), false);
+  assert.equal(existsSync(blobPath(paths.store, have, false)), true);
+  const bad = await serveRequest(ctx, { op: 'plan', request: { ...request, id: 'nope' } });
   assert.equal(!bad.ok && bad.error.code, 'USAGE');
-  assert.match(!bad.ok ? bad.error.message : '', /blob 1 is not \[sha256, size\]/);
+  const unplanned = await serveRequest(sessionContext(paths, () => undefined), { op: 'build' });
+  assert.match(!unplanned.ok ? unplanned.error.message : '', /"build" needs a "plan" first/);
 });
 
 test('build, audit and prune through the session; errors keep their code and hint', async () => {
   const paths = newPaths();
   putBlob(paths, 'hello');
-  const built = await ask(paths, { op: 'build', request: buildRequest([{ path: 'a.txt', content: 'hello' }]) });
-  assert.deepEqual(built, { ok: true, result: { id: ID, files: 1, bytes: 5, missing: [] } });
+  const ctx = sessionContext(paths, () => undefined);
+  assert.deepEqual(await serveRequest(ctx, { op: 'plan', request: buildRequest([{ path: 'a.txt', content: 'hello' }]) }), { ok: true, result: { missing: [] } });
+  assert.deepEqual(await serveRequest(ctx, { op: 'build' }), { ok: true, result: { id: ID, files: 1, bytes: 5, missing: [] } });
   assert.equal(readFileSync(join(paths.releases, ID, 'a.txt'), 'utf8'), 'hello');
 
-  const lacking = await ask(paths, { op: 'build', request: buildRequest([{ path: 'b.txt', content: 'absent' }], '20261130T232001Z-1a2b3c4d') });
-  assert.deepEqual(lacking, { ok: true, result: { id: '20261130T232001Z-1a2b3c4d', files: 1, bytes: 6, missing: [sha('absent')] } });
+  const other = '20261130T232001Z-1a2b3c4d';
+  await serveRequest(ctx, { op: 'plan', request: buildRequest([{ path: 'b.txt', content: 'absent' }], other) });
+  // Still absent at build time: nothing is built, and the answer says what is missing.
+  assert.deepEqual(await serveRequest(ctx, { op: 'build' }), { ok: true, result: { id: other, files: 1, bytes: 6, missing: [sha('absent')] } });
+  putBlob(paths, 'absent');
+  assert.deepEqual(await serveRequest(ctx, { op: 'build' }), { ok: true, result: { id: other, files: 1, bytes: 6, missing: [] } });
 
   const audited = await ask(paths, { op: 'audit', entry: { action: 'release', by: 'ann@laptop' } });
   assert.equal(audited.ok, true);
@@ -81,30 +91,27 @@ test('build, audit and prune through the session; errors keep their code and hin
   const unknown = await ask(paths, { op: 'explode' });
   assert.equal(unknown.ok, false);
   assert.match(!unknown.ok ? `${unknown.error.message} ${unknown.error.hint}` : '', /unknown session request "explode".*mono setup/);
-  const notJson = await ask(paths, 'not json');
-  assert.equal(!notJson.ok && notJson.error.code, 'USAGE');
 });
 
-test('the lock holder serves requests in order while it holds the lock, then releases it', async () => {
+test('the session serves requests in order while it holds the lock, then releases it', async () => {
   const paths = newPaths();
   const have = putBlob(paths, 'x');
   const input = new PassThrough();
-  const replies: string[] = [];
-  let locked!: () => void;
-  const gotLock = new Promise<void>((resolve) => (locked = resolve));
-  const done = holdLock(paths, input, (reply) => (reply.locked ? locked() : undefined), {
-    serve: async (line) => void replies.push(JSON.stringify(await serveRequest(sessionContext(paths, () => undefined), line))),
-  });
-  input.write(JSON.stringify({ by: 'ann@laptop', from: 'laptop', operation: 'deploy', release: ID }) + '\n');
-  await gotLock;
+  const replies: SessionReply[] = [];
+  const ctx = sessionContext(paths, () => undefined);
+  const done = runSession(paths, input, (r) => void replies.push(r), { serve: (request) => serveRequest(ctx, request) });
+  input.write(JSON.stringify({ op: 'lock', request: { by: 'ann@laptop', from: 'laptop', operation: 'deploy', release: ID } }) + '\n');
+  input.write(JSON.stringify({ op: 'plan', request: buildRequest([{ path: 'x', content: 'x' }]) }) + '\n');
+  input.write(JSON.stringify({ op: 'plan', request: buildRequest([{ path: 'y', content: 'y' }]) }) + '\n');
+  while (replies.length < 3) await new Promise((r) => setTimeout(r, 10));
   assert.equal(existsSync(paths.lockDir), true);
-  input.write(JSON.stringify({ op: 'missing', blobs: [[have, 1]] }) + '\n');
-  input.write(JSON.stringify({ op: 'missing', blobs: [[sha('y'), 1]] }) + '\n');
   input.write('release\n');
   await done;
-  assert.deepEqual(replies.map((r) => JSON.parse(r) as unknown), [
+  assert.equal(replies[0]!.ok && (replies[0]!.result as { locked: boolean }).locked, true);
+  assert.deepEqual(replies.slice(1), [
     { ok: true, result: { missing: [] } },
     { ok: true, result: { missing: [sha('y')] } },
   ]);
+  assert.equal(have, sha('x'));
   assert.equal(existsSync(paths.lockDir), false);
 });

@@ -46,18 +46,12 @@ export function registerAgent(program: Command): void {
 
   agent
     .command('session')
-    .description('a deploy\'s agent: takes the lock (first stdin line: the JSON request), then answers one JSON request per line until stdin ends or says "release"')
+    .description('a deploy\'s agent: prints its version, then answers one JSON request per line ("lock" first) and holds the lock until stdin ends or says "release"')
     .requiredOption(...ROOT)
-    .action(lazy(async () => (await import('../../agent/lock-command.js')).holdHandler));
+    .action(lazy(async () => (await import('../../agent/lock-command.js')).sessionHandler));
 
   const lock = agent.command('lock').description('the deploy lock (<root>/.mono/lock)');
   const lockCommands = async () => import('../../agent/lock-command.js');
-
-  lock
-    .command('hold')
-    .description('the older name of `mono agent session`')
-    .requiredOption(...ROOT)
-    .action(lazy(async () => (await lockCommands()).holdHandler));
 
   lock
     .command('acquire')

@@ -11,7 +11,7 @@ import { layoutOf } from '../setup/layout.js';
 import { activate } from './activate.js';
 import { runBuild } from './build.js';
 import { readEnvSource, uploadEnv } from './env.js';
-import { acquireLock, startSession, type HeldLock } from './lock.js';
+import { acquireLock, AgentSession } from './lock.js';
 import { prepareRelease, type PreparedRelease } from './prepare.js';
 import { priv } from './units.js';
 import { closeReceiver, startReceiver, uploadRound, type UploadBlob } from './upload.js';
@@ -26,10 +26,8 @@ export interface DeployOptions {
 const MAX_ROUNDS = 3;
 
 /** Sends every blob the box lacks; blobs the box rejects (wrong sha256) are sent again, up to MAX_ROUNDS times. */
-async function sendMissing(ctx: Context, t: SshTransport, root: string, lock: HeldLock, release: PreparedRelease, compress: boolean, receiver?: Promise<RemoteProcess>): Promise<{ wireBytes: number; blobs: number; resent: number }> {
-  const unique = [...release.blobs.values()];
-  const reply = await lock.call<{ missing: string[] }>({ op: 'missing', blobs: unique.map((b) => [b.sha256, b.size] as const) });
-  let pending: UploadBlob[] = reply.missing.map((sha) => release.blobs.get(sha)).filter((b): b is UploadBlob => b !== undefined);
+async function sendMissing(ctx: Context, t: SshTransport, root: string, release: PreparedRelease, missing: readonly string[], compress: boolean, receiver?: Promise<RemoteProcess>): Promise<{ wireBytes: number; blobs: number; resent: number }> {
+  let pending: UploadBlob[] = missing.map((sha) => release.blobs.get(sha)).filter((b): b is UploadBlob => b !== undefined);
   const blobs = pending.length;
   let wireBytes = 0;
   let resent = 0;
@@ -70,7 +68,7 @@ export async function deployCommand(ctx: Context, options: DeployOptions): Promi
   }
   // Connecting, and starting the agent on the box, overlap with scanning and hashing here.
   const connecting = ctx.options.dryRun ? undefined : early(connect(ctx, config, 'deploy'));
-  const starting = connecting === undefined ? undefined : early(connecting.then((t) => startSession(t, L.root)));
+  const starting = connecting === undefined ? undefined : early(connecting.then((t) => AgentSession.start(t, L.root, (m) => ctx.log.warn(m))));
   const release = await prepareRelease(config, ctx, options);
   const step = (name: string): void => ctx.log.event('deploy.step', { step: name, ms: Math.round(performance.now() - started) });
   step('prepared');
@@ -90,14 +88,15 @@ export async function deployCommand(ctx: Context, options: DeployOptions): Promi
     // The receiver's Node start-up overlaps with the question of which blobs are missing.
     const receiver = early(startReceiver(t, L.root, config.release.compress));
     step('locked');
-    const sent = await sendMissing(ctx, t, L.root, lock, release, config.release.compress, receiver);
-    step('sent');
     const request: BuildRequest = { id: release.id, manifest: release.manifest, meta: release.meta, processes: config.processes, shared: config.shared };
-    let built = await lock.call<BuildResult>({ op: 'build', request });
+    const planned = await lock.call<{ missing: string[] }>({ op: 'plan', request });
+    const sent = await sendMissing(ctx, t, L.root, release, planned.missing, config.release.compress, receiver);
+    step('sent');
+    let built = await lock.call<BuildResult>({ op: 'build' });
     if (built.missing.length > 0) {
-      // Pruned between the check and the build (or removed by hand): send those and build again, once.
-      await sendMissing(ctx, t, L.root, lock, release, config.release.compress);
-      built = await lock.call<BuildResult>({ op: 'build', request });
+      // Removed between the check and the build (by hand: prune waits for the lock): send those and build again, once.
+      await sendMissing(ctx, t, L.root, release, built.missing, config.release.compress);
+      built = await lock.call<BuildResult>({ op: 'build' });
       if (built.missing.length > 0) throw new MonoError('REMOTE_FAILED', `the box still lacks ${built.missing.length} blobs of the release`, { hint: 'deploy again' });
     }
     step('built');
