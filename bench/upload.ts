@@ -8,7 +8,7 @@
 //
 // What is timed: the whole `mono deploy` command, which also starts the new release's web process, health-checks it, switches
 // `current`, retires the old instance, prunes, and runs `sync -f` twice on the box (store, release). The baselines do none of that;
-// the time mono takes up to "built and verified" (derived from its --verbose command lines) is reported beside it, and so is a
+// the time mono takes up to "built and verified" (its deploy.step events) is reported beside it, and so is a
 // tar baseline that also runs `sync -f` on the box. Each side's leftovers on the box are removed untimed before its run.
 // MONO_BIN=/path/to/dist/cli/mono.mjs measures another build (`mono setup` installs that build's agent on the box).
 import { spawn, spawnSync } from 'node:child_process';
