@@ -29,8 +29,18 @@ export async function listReleases(root: string, options: ListOptions = {}): Pro
       current: id === current,
       units: rows.filter((r) => r.release === id).map((r) => ({ unit: r.unit, state: r.state })),
       bytes: typeof meta?.bytes === 'number' ? meta.bytes : 0,
+      processes: processScripts(`${paths.releases}/${id}`),
     };
   });
+}
+
+/** The process types a release can run: its .mono/procs/<type> scripts. */
+function processScripts(release: string): string[] {
+  try {
+    return readdirSync(`${release}/.mono/procs`).filter((name) => /^[a-z][a-z0-9_-]{0,30}$/.test(name)).sort();
+  } catch {
+    return [];
+  }
 }
 
 /** Release folders (not *.partial, not stray names), newest first: ids start with a UTC timestamp. */

@@ -107,6 +107,8 @@ export interface ReleaseInfo {
   /** systemd units of this release that are active or activating/deactivating. */
   readonly units: readonly { readonly unit: string; readonly state: string }[];
   readonly bytes: number;
+  /** Process types it has scripts for (.mono/procs/). */
+  readonly processes: readonly string[];
 }
 
 export interface PruneResult {

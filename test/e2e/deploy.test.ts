@@ -110,6 +110,49 @@ test('a redeploy with one changed file sends only that file and switches without
   assert.deepEqual(units.stdout.split('\n'), ['inactive', 'active', 'disabled'], 'the old instance is retired and not started at boot');
 });
 
+/** Requests nginx with a new connection each for `seconds`, on the box; resolves with [answered 200, anything else]. */
+function loadFor(seconds: number): Promise<[number, number]> {
+  const script = `end=$((SECONDS+${seconds})); ok=0; bad=0; while [ $SECONDS -lt $end ]; do c=$(curl -s -o /dev/null -w "%{http_code}" --max-time 5 http://127.0.0.1:${box.httpPort}/); if [ "$c" = 200 ]; then ok=$((ok+1)); else bad=$((bad+1)); fi; done; echo "$ok $bad"`;
+  return boxSsh(box, script, { timeoutMs: (seconds + 30) * 1000 }).then((r) => r.stdout.trim().split(' ').map(Number) as [number, number]);
+}
+
+test('rollback goes back to the release active before, under load with no failed request; a bad target is a clear error', async () => {
+  const list = async (): Promise<{ id: string; current: boolean }[]> =>
+    (JSON.parse((await mono(['releases', '--json'], { cwd: app.dir })).stdout) as { releases: { id: string; current: boolean }[] }).releases;
+  const before_ = await list();
+  const current = before_.find((r) => r.current)!.id;
+  const servedBefore = await served();
+
+  const load = loadFor(6);
+  await new Promise((r) => setTimeout(r, 1000));
+  const r = await mono(['rollback', '--json', '-m', 'bad release'], { cwd: app.dir });
+  assert.equal(r.code, 0, r.stderr);
+  const [ok, bad] = await load;
+  assert.equal(bad, 0, `${bad} failed requests during the rollback (${ok} answered)`);
+  assert.ok(ok > 20, `the load ran (${ok} requests)`);
+  const done = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; id: string; from: string }).find((e) => e.type === 'rollback.done');
+  assert.ok(done !== undefined && done.from === current && done.id !== current);
+  assert.match(await served(), new RegExp(`release ${done.id}$`));
+  assert.notEqual(await served(), servedBefore);
+  const audit = await mono(['audit', '--json'], { cwd: app.dir });
+  assert.match(audit.stdout, new RegExp(`"action":"rollback","release":"${done.id}","from":"${current}"`));
+
+  // Rolling back again returns to the release we came from.
+  const again = await mono(['rollback'], { cwd: app.dir });
+  assert.equal(again.code, 0, again.stderr);
+  assert.equal(await served(), servedBefore);
+
+  const unknown = await mono(['rollback', '20200101T000000Z-deadbeef'], { cwd: app.dir });
+  assert.equal(unknown.code, 2, unknown.stderr);
+  assert.match(unknown.stderr, /error: release 20200101T000000Z-deadbeef is not on the box\nhint: pick one that `mono releases` lists/);
+  const same = await mono(['rollback', current], { cwd: app.dir });
+  assert.equal(same.code, 2);
+  assert.match(same.stderr, /is already the current release/);
+  const garbage = await mono(['rollback', '../../etc'], { cwd: app.dir });
+  assert.equal(garbage.code, 2);
+  assert.match(garbage.stderr, /is not a release id/);
+});
+
 test('a failing health check leaves the previous release serving and shows the log', async () => {
   const previous = await served();
   app.write('server.js', "console.error('boom: cannot start'); process.exit(3);\n");

@@ -22,7 +22,7 @@ function mono(args: readonly string[], input = ''): { status: number | null; std
 }
 
 test('agent is hidden from --help but runs; --root must be absolute', () => {
-  assert.doesNotMatch(mono(['--help']).stdout, /^\s+agent\b/m);
+  assert.doesNotMatch(mono(['--help']).stdout, /^ {2}agent\b/m);
   const r = mono(['agent', 'lock', 'status', '--root', 'srv/shop']);
   assert.equal(r.status, 2);
   assert.equal(r.stdout, '');

@@ -69,12 +69,14 @@ test('releases lists newest first with meta, current and live units; *.partial i
     [ids[0], false, 1002, [{ unit: `shop-worker@${ids[0]}.service`, state: 'deactivating' }]],
   ]);
   assert.equal(list[0]!.meta?.by, 'ann@laptop');
+  // The process types each release has scripts for (rollback starts those).
+  assert.deepEqual(list[0]!.processes, ['web']);
 });
 
 test('releases without readable metadata still list (no meta, 0 bytes)', async () => {
   const root = newRoot();
   mkdirSync(join(root, 'releases', ids[0]));
-  assert.deepEqual(await listReleases(root), [{ id: ids[0], current: false, units: [], bytes: 0 }]);
+  assert.deepEqual(await listReleases(root), [{ id: ids[0], current: false, units: [], bytes: 0, processes: [] }]);
 });
 
 test('systemctl list-units output: only the app, only live states', () => {

@@ -39,6 +39,14 @@ export function registerCommands(program: Command): void {
     .option('-m, --message <text>', 'a note for the lock and the audit log')
     .action(lazy(async () => (await import('../../ops/deploy/command.js')).deployCommand));
 
+  program
+    .command('rollback')
+    .argument('[release]', 'the release to go back to (default: the one active before the current one)')
+    .description('activate a release that is still on the box, as a deploy would (no upload, no release command)')
+    .option('--wait-lock', 'wait for a running deploy to finish instead of failing at once')
+    .option('-m, --message <text>', 'why (kept in the lock and the audit log)')
+    .action(lazy(async () => (await import('../../ops/rollback.js')).rollbackCommand));
+
   const releases = program
     .command('releases')
     .description('list the releases on the box: current, running, size, who deployed, when, git commit')

@@ -1,5 +1,7 @@
 // Simple activation: start the new release's units, health-check the web instance, switch, retire the old instances.
+import { serviceProcesses, type Config } from '../../config/types.js';
 import { MonoError } from '../../errors.js';
+import { layoutOf } from '../setup/layout.js';
 import type { Logger } from '../../log/logger.js';
 import type { Transport } from '../../transport/transport.js';
 import { healthProbe, listInstances, parseInstances, priv, switchCurrent } from './units.js';
@@ -14,6 +16,18 @@ export interface Activation {
   readonly processes: readonly string[];
   readonly healthPath: string;
   readonly healthTimeoutMs: number;
+}
+
+/** What activating `release` of this app means: its long-running process types (web first) and the health check. */
+export function activationFor(config: Config, release: string, processes: readonly string[] = orderedProcesses(config.processes)): Activation {
+  const L = layoutOf(config);
+  return { app: config.app, root: L.root, runDir: L.runDir, helper: L.privHelper, release, processes, healthPath: config.health.path, healthTimeoutMs: config.health.timeoutMs };
+}
+
+/** web first, so traffic can switch as soon as it is healthy; release is a one-off, not a unit. */
+export function orderedProcesses(processes: Readonly<Record<string, string>>): string[] {
+  const names = serviceProcesses({ processes });
+  return [...names.filter((n) => n === 'web'), ...names.filter((n) => n !== 'web')];
 }
 
 async function logTail(t: Transport, a: Activation, process: string, lines = 30): Promise<string[]> {

@@ -1,14 +1,13 @@
 // `mono deploy`: package, send what the box lacks, build and verify the release there, then activate it.
 import { CommandFailedError, MonoError } from '../../errors.js';
 import type { Context } from '../../cli/context.js';
-import { serviceProcesses } from '../../config/types.js';
 import { faultCorruptBlobs } from '../../release/pack.js';
 import { formatBytes, Progress } from '../../release/progress.js';
 import type { BuildRequest, BuildResult, PruneResult } from '../../release/protocol.js';
 import type { RemoteProcess, SshTransport } from '../../transport/ssh.js';
 import { connect } from '../connect.js';
 import { layoutOf } from '../setup/layout.js';
-import { activate } from './activate.js';
+import { activate, activationFor } from './activate.js';
 import { runBuild } from './build.js';
 import { readEnvSource, uploadEnv } from './env.js';
 import { acquireLock, AgentSession } from './lock.js';
@@ -123,11 +122,7 @@ export async function deployCommand(ctx: Context, options: DeployOptions): Promi
       }
     }
     lock.assertHeld();
-    const { retired } = await activate(
-      t,
-      { app: config.app, root: L.root, runDir: L.runDir, helper: L.privHelper, release: release.id, processes: orderedProcesses(config.processes), healthPath: config.health.path, healthTimeoutMs: config.health.timeoutMs },
-      ctx.log,
-    );
+    const { retired } = await activate(t, activationFor(config, release.id), ctx.log);
     step('activated');
     await auditVia(lock, { action: 'activate', release: release.id, retired, message: options.message });
     const pruned = await lock.call<PruneResult>({ op: 'prune', keep: config.release.keep, app: config.app });
@@ -151,8 +146,3 @@ function early<T>(promise: Promise<T>): Promise<T> {
   return promise;
 }
 
-/** web first, so traffic can switch as soon as it is healthy; release is a one-off, not a unit. */
-export function orderedProcesses(processes: Readonly<Record<string, string>>): string[] {
-  const names = serviceProcesses({ processes });
-  return [...names.filter((n) => n === 'web'), ...names.filter((n) => n !== 'web')];
-}
