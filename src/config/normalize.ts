@@ -96,7 +96,10 @@ export function normalize(raw: RawConfig, context: NormalizeContext): { config?:
     processes,
     processSource: source,
     health: { path: raw.health.path, timeoutMs: durationMs(raw.health.timeout) },
-    handover: { drainTimeoutMs: durationMs(raw.handover.drain_timeout) },
+    handover: {
+      drainTimeoutMs: durationMs(raw.handover.drain_timeout),
+      drainTimeoutsMs: Object.fromEntries(Object.entries(raw.handover.drain_timeouts).map(([process, d]) => [process, durationMs(d)])),
+    },
     nginx: {
       serverNames: raw.nginx.server_names,
       listen: listen(raw.nginx.listen, 'nginx.listen', problems),

@@ -27,6 +27,14 @@ export function crossFieldProblems(config: Config, raw: RawConfig): Problem[] {
       if (!PROCESS_NAME.test(name)) problems.push(problem(`processes.${name}`, `"${name}" is not a valid process type name`, 'use lower-case letters, digits, "-" and "_", starting with a letter'));
     }
   }
+  for (const process of Object.keys(config.handover.drainTimeoutsMs)) {
+    if (config.processes[process] === undefined) {
+      const known = Object.keys(config.processes).join(', ') || 'none';
+      problems.push(problem(`handover.drain_timeouts.${process}`, `"${process}" is not a process type of this app`, `the process types are: ${known}`));
+    } else if (process === 'release') {
+      problems.push(problem('handover.drain_timeouts.release', 'the release command runs once and is not drained', 'remove it; drain budgets apply to long-running process types'));
+    }
+  }
   const processSource = raw.processes === undefined ? 'procfile' : 'processes';
   if (Object.keys(config.processes).length > 0 && config.processes['web'] === undefined) {
     problems.push(problem(processSource, 'there is no "web" process type, so nginx has nothing to send requests to', 'add a line such as "web: bin/server" (it listens on $MONO_LISTEN)'));

@@ -60,8 +60,12 @@ export const configSchema = z
     handover: z
       .strictObject({
         drain_timeout: duration.default('30m').meta({ description: 'How long an old version may take to finish its requests and jobs. Nothing is killed before it ends.' }),
+        drain_timeouts: z
+          .record(z.string(), duration)
+          .default({})
+          .meta({ description: 'The drain budget of single process types, overriding drain_timeout (for example worker: 2h for jobs that run long).' }),
       })
-      .default({ drain_timeout: '30m' }),
+      .default({ drain_timeout: '30m', drain_timeouts: {} }),
     nginx: z
       .strictObject({
         server_names: z.array(z.string()).min(1, { error: 'list at least one server name' }).default(['_']),

@@ -37,7 +37,11 @@ export interface Config {
   readonly processes: Readonly<Record<string, string>>;
   readonly processSource: string;
   readonly health: { readonly path: string; readonly timeoutMs: number };
-  readonly handover: { readonly drainTimeoutMs: number };
+  readonly handover: {
+    readonly drainTimeoutMs: number;
+    /** Per process type, where handover.drain_timeouts sets one. */
+    readonly drainTimeoutsMs: Readonly<Record<string, number>>;
+  };
   readonly nginx: {
     readonly serverNames: readonly string[];
     readonly listen: ListenAddress;

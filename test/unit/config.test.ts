@@ -28,6 +28,11 @@ function problems(yaml: string, dir = project(), env: NodeJS.ProcessEnv = {}): s
 
 const BASE = 'app: shop\nhost: root@203.0.113.7\n';
 
+test('a process type can have its own drain budget; the others keep drain_timeout', () => {
+  const config = parseConfig(BASE + 'handover:\n  drain_timeout: 10m\n  drain_timeouts:\n    worker: 2h\n', join(project(), 'mono.yml'), {});
+  assert.deepEqual(config.handover, { drainTimeoutMs: 10 * 60_000, drainTimeoutsMs: { worker: 2 * 3600_000 } });
+});
+
 test('a minimal config gets every default', () => {
   const dir = project();
   const config = parseConfig(BASE, join(dir, 'mono.yml'), {});
@@ -37,6 +42,7 @@ test('a minimal config gets every default', () => {
   assert.deepEqual(Object.keys(config.processes), ['web', 'worker', 'release']);
   assert.equal(config.health.path, '/up');
   assert.equal(config.handover.drainTimeoutMs, 30 * 60_000);
+  assert.deepEqual(config.handover.drainTimeoutsMs, {});
   assert.deepEqual(config.nginx.listen, { port: 80 });
   assert.equal(config.backups.dir, '/var/backups/shop');
   assert.equal(config.ssh.connectTimeoutMs, 10_000);
@@ -51,6 +57,14 @@ const TABLE: readonly (readonly [string, string, readonly string[]])[] = [
   ['bad host', 'app: shop\nhost: 203.0.113.7\n', ['host: expected user@host[:port], the user is missing (hint: write it as user@host or user@host:port, for example root@203.0.113.7:22)']],
   ['bad port in listen', BASE + 'nginx:\n  listen: "80a"\n', ['nginx.listen: expected a port (1-65535) or address:port, got "80a" (hint: for example: 80, or 127.0.0.1:8080)']],
   ['bad duration', BASE + 'handover:\n  drain_timeout: forever\n', ['handover.drain_timeout: expected a duration such as 30s, 10m, 2h or 7d']],
+  [
+    'drain budget of an unknown or one-off process type',
+    BASE + 'handover:\n  drain_timeouts:\n    wroker: 2h\n    release: 1h\n',
+    [
+      'handover.drain_timeouts.wroker: "wroker" is not a process type of this app (hint: the process types are: web, worker, release)',
+      'handover.drain_timeouts.release: the release command runs once and is not drained (hint: remove it; drain budgets apply to long-running process types)',
+    ],
+  ],
   ['TLS half configured', BASE + 'nginx:\n  tls:\n    certificate: /etc/ssl/shop.pem\n', ['nginx.tls.key: is required when the other TLS file is set (hint: give both nginx.tls.certificate and nginx.tls.key, or neither)']],
   ['hostile root path', BASE + 'root: "/srv/x; rm -rf /"\n', ["root: expected an absolute path on the box without spaces, quotes or ; { } $ \\"]],
   ['invalid cron', BASE + 'schedules:\n  backup: "every night"\n', ['schedules.backup: "every night" is not a valid cron expression (hint: use five fields: minute hour day-of-month month day-of-week, for example "0 3 * * *")']],

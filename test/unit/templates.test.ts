@@ -58,9 +58,11 @@ test('HTTP redirects to the configured HTTPS port', () => {
   assert.match(site, /listen 8443 ssl default_server;/);
 });
 
-test('the unit stop timeout covers the whole drain budget', () => {
-  const files = renderSetupFiles(project('app: shop\nhost: root@h\nhandover:\n  drain_timeout: 20m\n'));
-  assert.match(files.units[0]!.content, /^TimeoutStopSec=1260$/m);
+test('the unit stop timeout covers the whole drain budget, per process type where one is set', () => {
+  const files = renderSetupFiles(project('app: shop\nhost: root@h\nhandover:\n  drain_timeout: 20m\n  drain_timeouts:\n    worker: 2h\n'));
+  const unit = (process: string): string => files.units.find((u) => u.process === process)!.content;
+  assert.match(unit('web'), /^TimeoutStopSec=1260$/m);
+  assert.match(unit('worker'), /^TimeoutStopSec=7260$/m);
 });
 
 test('a project template overrides the shipped one', () => {

@@ -29,6 +29,11 @@ function renderFile(template: string, path: string, values: TemplateValues, proj
   return { template, path, content: render(source.text, values, source.origin) };
 }
 
+/** The drain budget of a process type: its own from handover.drain_timeouts, or handover.drain_timeout. */
+export function drainTimeoutMs(config: Pick<Config, 'handover'>, process: string): number {
+  return config.handover.drainTimeoutsMs[process] ?? config.handover.drainTimeoutMs;
+}
+
 export function renderSetupFiles(config: Config): RenderedSetupFiles {
   const layout = layoutOf(config);
   const base = { app: config.app, app_ident: config.app.replaceAll('-', '_'), user: config.user, root: config.root, nginx_group: NGINX_GROUP };
@@ -43,7 +48,7 @@ export function renderSetupFiles(config: Config): RenderedSetupFiles {
         web: process === 'web',
         start_timeout_s: Math.ceil(config.health.timeoutMs / 1000) + 30,
         // The unit's stop timeout must cover the whole drain budget: nothing is killed before it ends.
-        drain_timeout_s: Math.ceil(config.handover.drainTimeoutMs / 1000) + 60,
+        drain_timeout_s: Math.ceil(drainTimeoutMs(config, process) / 1000) + 60,
       },
       config.dir,
     ),
