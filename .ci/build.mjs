@@ -1,6 +1,8 @@
 // Builds the operator CLI (ESM, code-split for fast start-up) and the one-file agent bundle for the box (Node >= 18).
 import { build } from 'esbuild';
+import { execFileSync } from 'node:child_process';
 import { chmodSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 const common = {
@@ -43,5 +45,14 @@ await build({
   outfile: 'dist/agent/mono.mjs',
   target: 'node18',
 });
+// mono/runtime: the helper Node apps import (runs on the box's Node, 18 on Debian 12), readable, with its type declarations.
+await build({ ...common, banner: {}, minify: false, entryPoints: { index: 'src/runtime/index.ts' }, outdir: 'dist/runtime', outExtension: { '.js': '.mjs' }, target: 'node18' });
+try {
+  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+  execFileSync(process.execPath, [tsc, 'src/runtime/index.ts', '--declaration', '--emitDeclarationOnly', '--outDir', 'dist/runtime', '--module', 'NodeNext', '--moduleResolution', 'NodeNext', '--target', 'ES2022', '--types', 'node', '--strict', '--skipLibCheck'], { stdio: 'inherit' });
+} catch (error) {
+  // Without TypeScript (an install without dev dependencies) the package works the same, only without typings.
+  if (error?.code !== 'MODULE_NOT_FOUND') throw error;
+}
 // The CLI entry is the package's bin: it must be executable however it was built (npm ci, npm run build).
 chmodSync(new URL('../dist/cli/mono.mjs', import.meta.url), 0o755);

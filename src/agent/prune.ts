@@ -35,7 +35,11 @@ export async function prune(root: string, options: PruneOptions): Promise<PruneR
     for (const [sha, executable] of manifestHashes(`${paths.releases}/${release.id}`, release)) referenced.set(sha, executable || referenced.get(sha) === true);
   }
   if (!options.dryRun) {
-    for (const release of removed) removeTree(`${paths.releases}/${release.id}`);
+    for (const release of removed) {
+      removeTree(`${paths.releases}/${release.id}`);
+      // Its instances' control folders (MONO_CONTROL_DIR) go with it.
+      removeTree(`${paths.monoDir}/instances/${release.id}`);
+    }
     removeStalePartialReleases(paths.releases, now, options.warn);
   }
   const gc = collectGarbage(paths.store, referenced, { dryRun: options.dryRun, now });

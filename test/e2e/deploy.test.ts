@@ -73,6 +73,9 @@ test('first deploy: the release is built, verified, migrated and serving through
       `cat /srv/shop/shared/storage/migrations.log`,
       `cat /srv/shop/releases/${done.id}/.mono/procs/web`,
       `systemctl is-enabled shop-web@${done.id}`,
+      // The app wrote its pid into its control folder: it exists, belongs to the app user and is writable in the sandbox.
+      `stat -c '%a %U' /srv/shop/.mono/instances/${done.id}/web`,
+      `test "$(cat /srv/shop/.mono/instances/${done.id}/web/pid)" = "$(systemctl show -P MainPID shop-web@${done.id})" && echo pid-ok`,
     ].join(' && '),
   );
   assert.equal(box_.code, 0, box_.stderr);
@@ -88,6 +91,8 @@ test('first deploy: the release is built, verified, migrated and serving through
     `# written by mono for release ${done.id}`,
     'exec node server.js',
     'enabled',
+    '750 shop',
+    'pid-ok',
   ]);
   assert.ok(!r.stdout.includes('hello-secret-value') && !r.stderr.includes('hello-secret-value'), 'the env file never appears in output');
   const releases = await mono(['releases'], { cwd: app.dir });
@@ -111,8 +116,8 @@ test('a redeploy with one changed file sends only that file and switches without
 });
 
 /** Requests nginx with a new connection each for `seconds`, on the box; resolves with [answered 200, anything else]. */
-function loadFor(seconds: number): Promise<[number, number]> {
-  const script = `end=$((SECONDS+${seconds})); ok=0; bad=0; while [ $SECONDS -lt $end ]; do c=$(curl -s -o /dev/null -w "%{http_code}" --max-time 5 http://127.0.0.1:${box.httpPort}/); if [ "$c" = 200 ]; then ok=$((ok+1)); else bad=$((bad+1)); fi; done; echo "$ok $bad"`;
+function loadFor(seconds: number, host = 'localhost'): Promise<[number, number]> {
+  const script = `end=$((SECONDS+${seconds})); ok=0; bad=0; while [ $SECONDS -lt $end ]; do c=$(curl -s -o /dev/null -w "%{http_code}" --max-time 5 -H 'Host: ${host}' http://127.0.0.1:${box.httpPort}/); if [ "$c" = 200 ]; then ok=$((ok+1)); else bad=$((bad+1)); fi; done; echo "$ok $bad"`;
   return boxSsh(box, script, { timeoutMs: (seconds + 30) * 1000 }).then((r) => r.stdout.trim().split(' ').map(Number) as [number, number]);
 }
 
@@ -151,6 +156,61 @@ test('rollback goes back to the release active before, under load with no failed
   const garbage = await mono(['rollback', '../../etc'], { cwd: app.dir });
   assert.equal(garbage.code, 2);
   assert.match(garbage.stderr, /is not a release id/);
+});
+
+/** An app on mono/runtime: GET /job?ms=&tenant= starts a job that appends "done <release> <tenant>" to storage/jobs.log. */
+const JOBS_SERVER = `import http from 'node:http';
+import fs from 'node:fs';
+import { monoServe } from './runtime.mjs';
+const version = fs.readFileSync(new URL('./VERSION', import.meta.url), 'utf8').trim();
+const release = process.env.MONO_RELEASE;
+const app = monoServe(http.createServer((req, res) => {
+  const url = new URL(req.url, 'http://app');
+  if (url.pathname === '/up') return res.end('up');
+  if (url.pathname === '/job') {
+    const tenant = url.searchParams.get('tenant') ?? undefined;
+    app.job(() => new Promise((r) => setTimeout(r, Number(url.searchParams.get('ms')))).then(() => fs.appendFileSync('storage/jobs.log', 'done ' + release + ' ' + tenant + '\\n')), { tenant });
+    return res.end('started on ' + release);
+  }
+  res.end('version ' + version + ' release ' + release);
+}));
+`;
+
+test('the old version finishes a running job after the switch, then exits cleanly on its own (mono/runtime)', async () => {
+  const { readFileSync } = await import('node:fs');
+  const jobs = appProject(box, { app: 'jobs', procfile: 'web: node server.mjs\n', yaml: 'shared: [storage]\nhandover:\n  drain_timeout: 5m\n', files: { 'server.mjs': JOBS_SERVER } });
+  jobs.write('runtime.mjs', readFileSync(new URL('../../dist/runtime/index.mjs', import.meta.url)));
+  const { writeFileSync } = await import('node:fs');
+  const yml = `${jobs.dir}/mono.yml`;
+  writeFileSync(yml, readFileSync(yml, 'utf8').replace(/nginx:\n  listen: (.*)\n/, 'nginx:\n  listen: $1\n  server_names: [jobs.test]\n'));
+  assert.equal((await mono(['setup'], { cwd: jobs.dir })).code, 0);
+  const first = await mono(['deploy', '--json'], { cwd: jobs.dir });
+  assert.equal(first.code, 0, first.stderr);
+  const v1 = doneEvent(first.stdout).id;
+  const curl = (path: string): Promise<string> => boxSsh(box, `curl -s --max-time 5 -H 'Host: jobs.test' 'http://127.0.0.1:${box.httpPort}${path}'`).then((r) => r.stdout.trim());
+
+  // Long enough to outlast the second deploy on a busy machine.
+  assert.equal(await curl('/job?ms=20000&tenant=acme'), `started on ${v1}`);
+  const load = loadFor(6, 'jobs.test');
+  jobs.write('VERSION', '2\n');
+  const second = await mono(['deploy', '--json'], { cwd: jobs.dir });
+  assert.equal(second.code, 0, second.stderr);
+  const v2 = doneEvent(second.stdout).id;
+  assert.equal(await curl('/'), `version 2 release ${v2}`, 'new requests reach v2 at once');
+  const during = await boxSsh(box, `systemctl is-active jobs-web@${v1}; cat /srv/jobs/.mono/instances/${v1}/web/busy.json; cat /srv/jobs/shared/storage/jobs.log 2>/dev/null; true`);
+  const [state, busyJson] = during.stdout.split('\n');
+  assert.equal(state, 'deactivating', 'v1 is draining, not killed');
+  const busy = JSON.parse(busyJson!) as { draining: boolean; tenants: Record<string, number> };
+  assert.deepEqual([busy.draining, busy.tenants], [true, { acme: 1 }]);
+  assert.ok(!during.stdout.includes('done'), 'the job is still running');
+
+  const [ok, bad] = await load;
+  assert.equal(bad, 0, `${bad} failed requests during the deploy (${ok} answered)`);
+  // The job finishes on v1, then v1 exits by itself: status 0, not a kill.
+  const after = await boxSsh(box, `for i in $(seq 1 200); do [ "$(systemctl is-active jobs-web@${v1})" = inactive ] && break; sleep 0.2; done; cat /srv/jobs/shared/storage/jobs.log; systemctl show -P Result,ExecMainStatus jobs-web@${v1}`, { timeoutMs: 60_000 });
+  // Result=success and status 0: it exited by itself (a kill at the stop timeout would show Result=timeout or signal).
+  assert.deepEqual(after.stdout.split('\n'), [`done ${v1} acme`, 'success', '0'], after.stdout);
+  await boxSsh(box, 'systemctl stop "jobs-*@*"; true');
 });
 
 test('a failing health check leaves the previous release serving and shows the log', async () => {

@@ -13,6 +13,8 @@ const server = http.createServer((req, res) => {
   res.end(req.url === '/up' ? 'up\\n' : 'version ' + version + ' release ' + process.env.MONO_RELEASE + '\\n');
 });
 fs.rmSync(listen, { force: true });
+// The control folder is the instance's own, and writable under the unit's sandbox.
+fs.writeFileSync(process.env.MONO_CONTROL_DIR + '/pid', String(process.pid));
 server.listen(listen);
 process.on('SIGTERM', () => server.close(() => process.exit(0)));
 `;

@@ -96,7 +96,9 @@ test('systemctl list-units output: only the app, only live states', () => {
 
 test('prune keeps the newest N, the current one and any with live units; removes the rest and their unused blobs', async () => {
   const root = await fourReleases();
+  for (const id of ids) mkdirSync(join(root, '.mono/instances', id, 'web'), { recursive: true });
   const result = await prune(root, { keep: 1, app: 'shop', dryRun: false, units: noUnits });
+  assert.deepEqual(readdirSync(join(root, '.mono/instances')).sort(), [ids[1], ids[3]], 'control folders go with their releases');
   assert.deepEqual(result, {
     removedReleases: [ids[2], ids[0]],
     keptReleases: [ids[3], ids[1]],
