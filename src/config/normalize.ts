@@ -99,6 +99,7 @@ export function normalize(raw: RawConfig, context: NormalizeContext): { config?:
     handover: {
       drainTimeoutMs: durationMs(raw.handover.drain_timeout),
       drainTimeoutsMs: Object.fromEntries(Object.entries(raw.handover.drain_timeouts).map(([process, d]) => [process, durationMs(d)])),
+      verifyWindowMs: durationMs(raw.handover.verify_window),
     },
     nginx: {
       serverNames: raw.nginx.server_names,

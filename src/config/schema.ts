@@ -64,8 +64,11 @@ export const configSchema = z
           .record(z.string(), duration)
           .default({})
           .meta({ description: 'The drain budget of single process types, overriding drain_timeout (for example worker: 2h for jobs that run long).' }),
+        verify_window: duration
+          .default('5s')
+          .meta({ description: 'After the switch, how long the new web instance is watched; if it crashes meanwhile, traffic goes back to the old one, which still runs. 0s turns it off.' }),
       })
-      .default({ drain_timeout: '30m', drain_timeouts: {} }),
+      .default({ drain_timeout: '30m', drain_timeouts: {}, verify_window: '5s' }),
     nginx: z
       .strictObject({
         server_names: z.array(z.string()).min(1, { error: 'list at least one server name' }).default(['_']),

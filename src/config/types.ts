@@ -41,6 +41,8 @@ export interface Config {
     readonly drainTimeoutMs: number;
     /** Per process type, where handover.drain_timeouts sets one. */
     readonly drainTimeoutsMs: Readonly<Record<string, number>>;
+    /** How long the new web instance is watched after the switch (0: not at all). */
+    readonly verifyWindowMs: number;
   };
   readonly nginx: {
     readonly serverNames: readonly string[];

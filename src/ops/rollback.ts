@@ -5,7 +5,7 @@ import type { Context } from '../cli/context.js';
 import { MonoError } from '../errors.js';
 import { RELEASE_ID, type ReleaseInfo } from '../release/protocol.js';
 import { connect } from './connect.js';
-import { activate, activationFor, orderedProcesses } from './deploy/activate.js';
+import { activateAudited, activationFor, orderedProcesses } from './deploy/activate.js';
 import { agentCall } from './deploy/agent-call.js';
 import { auditVia } from './deploy/audit-entry.js';
 import { acquireLock } from './deploy/lock.js';
@@ -63,7 +63,7 @@ export async function rollbackCommand(ctx: Context, release: string | undefined,
   try {
     ctx.log.info(`rolling back to ${ctx.log.colors.bold(target)}${current === undefined ? '' : ` (current: ${current.id})`}`);
     lock.assertHeld();
-    const { retired } = await activate(t, activationFor(config, target, processes), ctx.log);
+    const { retired } = await activateAudited(lock, t, activationFor(config, target, processes), ctx.log);
     await auditVia(lock, { action: 'rollback', release: target, from: current?.id, retired, message: options.message });
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     ctx.log.event('rollback.done', { id: target, from: current?.id, seconds: Number(seconds) });

@@ -128,7 +128,8 @@ test('rollback goes back to the release active before, under load with no failed
   const current = before_.find((r) => r.current)!.id;
   const servedBefore = await served();
 
-  const load = loadFor(6);
+  // Longer than the rollback with its verify window.
+  const load = loadFor(12);
   await new Promise((r) => setTimeout(r, 1000));
   const r = await mono(['rollback', '--json', '-m', 'bad release'], { cwd: app.dir });
   assert.equal(r.code, 0, r.stderr);
@@ -190,8 +191,8 @@ test('the old version finishes a running job after the switch, then exits cleanl
   const curl = (path: string): Promise<string> => boxSsh(box, `curl -s --max-time 5 -H 'Host: jobs.test' 'http://127.0.0.1:${box.httpPort}${path}'`).then((r) => r.stdout.trim());
 
   // Long enough to outlast the second deploy on a busy machine.
-  assert.equal(await curl('/job?ms=20000&tenant=acme'), `started on ${v1}`);
-  const load = loadFor(6, 'jobs.test');
+  assert.equal(await curl('/job?ms=30000&tenant=acme'), `started on ${v1}`);
+  const load = loadFor(12, 'jobs.test');
   jobs.write('VERSION', '2\n');
   const second = await mono(['deploy', '--json'], { cwd: jobs.dir });
   assert.equal(second.code, 0, second.stderr);
@@ -223,6 +224,23 @@ test('a failing health check leaves the previous release serving and shows the l
   assert.match(r.stderr, /hint: /);
   assert.equal(await served(), previous);
   const { SERVER_JS } = await import('../support/app.js');
+  app.write('server.js', SERVER_JS);
+});
+
+test('a new release that crashes just after the switch is switched back automatically; the old one never stopped', async () => {
+  const previous = await served();
+  const { SERVER_JS } = await import('../support/app.js');
+  // Healthy at first, then gone 3 s after it started: after the switch, inside the 5 s verify window.
+  app.write('server.js', SERVER_JS + "setTimeout(() => { console.error('late crash'); process.exit(7); }, 3000);\n");
+  const r = await mono(['deploy', '--json'], { cwd: app.dir });
+  assert.equal(r.code, 5, r.stderr);
+  assert.match(r.stderr, /error: the new web instance crashed within 5 s after the switch; traffic went back to \S+, which still serves/);
+  assert.match(r.stderr, /late crash/);
+  assert.equal(await served(), previous, 'the previous release serves again');
+  const audit = await mono(['audit', '--json'], { cwd: app.dir });
+  assert.match(audit.stdout, /"action":"switch back"/);
+  const live = await boxSsh(box, "systemctl list-units --plain --no-legend --state=active 'shop-web@*' | wc -l");
+  assert.equal(live.stdout.trim(), '1', 'only the old instance runs');
   app.write('server.js', SERVER_JS);
 });
 

@@ -30,7 +30,7 @@ const BASE = 'app: shop\nhost: root@203.0.113.7\n';
 
 test('a process type can have its own drain budget; the others keep drain_timeout', () => {
   const config = parseConfig(BASE + 'handover:\n  drain_timeout: 10m\n  drain_timeouts:\n    worker: 2h\n', join(project(), 'mono.yml'), {});
-  assert.deepEqual(config.handover, { drainTimeoutMs: 10 * 60_000, drainTimeoutsMs: { worker: 2 * 3600_000 } });
+  assert.deepEqual(config.handover, { drainTimeoutMs: 10 * 60_000, drainTimeoutsMs: { worker: 2 * 3600_000 }, verifyWindowMs: 5000 });
 });
 
 test('a minimal config gets every default', () => {

@@ -24,3 +24,9 @@ test('the previous release is the newest other activated one still on the box', 
   assert.equal(previousRelease([{ action: 'activate', release: R(4) }], releases), undefined);
   assert.equal(previousRelease([], []), undefined);
 });
+
+test('the release behind current.sock', async () => {
+  const { previousRelease: behind } = await import('../../src/ops/deploy/units.js');
+  assert.equal(behind('/run/shop/20261201T000001Z-00000001.sock\n'), '20261201T000001Z-00000001');
+  assert.equal(behind(''), undefined);
+});

@@ -1,10 +1,13 @@
-// Simple activation: start the new release's units, health-check the web instance, switch, retire the old instances.
+// Activation: start the new release's units, health-check the web instance, switch, watch it for the verify window (switching
+// back to the old instance, still running, if it crashes), then retire the old instances.
 import { serviceProcesses, type Config } from '../../config/types.js';
 import { MonoError } from '../../errors.js';
 import { layoutOf } from '../setup/layout.js';
+import { auditVia } from './audit-entry.js';
+import type { HeldLock } from './lock.js';
 import type { Logger } from '../../log/logger.js';
 import type { Transport } from '../../transport/transport.js';
-import { healthProbe, listInstances, parseInstances, priv, switchCurrent } from './units.js';
+import { healthProbe, listInstances, parseInstances, previousRelease, priv, readCurrentSocket, switchCurrent, watchUnit } from './units.js';
 
 export interface Activation {
   readonly app: string;
@@ -16,18 +19,70 @@ export interface Activation {
   readonly processes: readonly string[];
   readonly healthPath: string;
   readonly healthTimeoutMs: number;
+  /** How long the new web instance is watched after the switch (0: not at all). */
+  readonly verifyWindowMs: number;
+}
+
+/** The new release crashed within the verify window and traffic went back to `to`. */
+export class SwitchedBackError extends MonoError {
+  readonly from: string;
+  readonly to: string;
+
+  constructor(from: string, to: string, message: string, options: { hint: string; details: readonly string[] }) {
+    super('HEALTH_FAILED', message, options);
+    this.from = from;
+    this.to = to;
+  }
 }
 
 /** What activating `release` of this app means: its long-running process types (web first) and the health check. */
 export function activationFor(config: Config, release: string, processes: readonly string[] = orderedProcesses(config.processes)): Activation {
   const L = layoutOf(config);
-  return { app: config.app, root: L.root, runDir: L.runDir, helper: L.privHelper, release, processes, healthPath: config.health.path, healthTimeoutMs: config.health.timeoutMs };
+  return {
+    app: config.app,
+    root: L.root,
+    runDir: L.runDir,
+    helper: L.privHelper,
+    release,
+    processes,
+    healthPath: config.health.path,
+    healthTimeoutMs: config.health.timeoutMs,
+    verifyWindowMs: config.handover.verifyWindowMs,
+  };
 }
 
 /** web first, so traffic can switch as soon as it is healthy; release is a one-off, not a unit. */
 export function orderedProcesses(processes: Readonly<Record<string, string>>): string[] {
   const names = serviceProcesses({ processes });
   return [...names.filter((n) => n === 'web'), ...names.filter((n) => n !== 'web')];
+}
+
+/** activate(), and when it switched back after a crash, the audit line that says so. */
+export async function activateAudited(lock: HeldLock, t: Transport, a: Activation, log: Logger): Promise<{ retired: string[] }> {
+  try {
+    return await activate(t, a, log);
+  } catch (error) {
+    if (error instanceof SwitchedBackError) await auditVia(lock, { action: 'switch back', release: error.to, from: error.from });
+    throw error;
+  }
+}
+
+/** Watches the new web instance; if it crashes, points traffic back at `previous` (still running) and stops the new release. */
+async function verifyWindow(t: Transport, a: Activation, previous: string | undefined, log: Logger): Promise<void> {
+  const unit = `${a.app}-web@${a.release}.service`;
+  const seconds = a.verifyWindowMs / 1000;
+  log.info(`  watching ${unit} for ${seconds} s`);
+  const watch = await t.run(watchUnit(unit, a.verifyWindowMs), { timeoutMs: a.verifyWindowMs + 30_000 });
+  if (watch.code === 0) return;
+  const tail = await logTail(t, a, 'web');
+  const hint = `fix the app (its last log lines are above; more with journalctl -u ${unit}) and deploy again`;
+  if (previous === undefined) {
+    throw new MonoError('HEALTH_FAILED', `the new web instance crashed within ${seconds} s after the switch, and there is no earlier release to go back to`, { hint, details: tail });
+  }
+  await t.run(switchCurrent(a.runDir, a.root, previous));
+  log.warn(`the new web instance crashed after the switch: switched back to ${previous}`);
+  await stopNew(t, a);
+  throw new SwitchedBackError(a.release, previous, `the new web instance crashed within ${seconds} s after the switch; traffic went back to ${previous}, which still serves`, { hint, details: tail });
 }
 
 async function logTail(t: Transport, a: Activation, process: string, lines = 30): Promise<string[]> {
@@ -67,8 +122,10 @@ export async function activate(t: Transport, a: Activation, log: Logger): Promis
       );
     }
   }
+  const previous = previousRelease((await t.run(readCurrentSocket(a.runDir))).stdout);
   await t.run(switchCurrent(a.runDir, a.root, a.release));
   log.info(`  switched: ${a.runDir}/current.sock → ${a.release}.sock, current → releases/${a.release}`);
+  if (a.processes.includes('web') && a.verifyWindowMs > 0) await verifyWindow(t, a, previous, log);
   const instances = parseInstances(a.app, (await t.run(listInstances(a.app))).stdout);
   const retired: string[] = [];
   for (const old of instances) {

@@ -7,7 +7,7 @@ import type { BuildRequest, BuildResult, PruneResult } from '../../release/proto
 import type { RemoteProcess, SshTransport } from '../../transport/ssh.js';
 import { connect } from '../connect.js';
 import { layoutOf } from '../setup/layout.js';
-import { activate, activationFor } from './activate.js';
+import { activateAudited, activationFor } from './activate.js';
 import { runBuild } from './build.js';
 import { readEnvSource, uploadEnv } from './env.js';
 import { acquireLock, AgentSession } from './lock.js';
@@ -122,7 +122,7 @@ export async function deployCommand(ctx: Context, options: DeployOptions): Promi
       }
     }
     lock.assertHeld();
-    const { retired } = await activate(t, activationFor(config, release.id), ctx.log);
+    const { retired } = await activateAudited(lock, t, activationFor(config, release.id), ctx.log);
     step('activated');
     await auditVia(lock, { action: 'activate', release: release.id, retired, message: options.message });
     const pruned = await lock.call<PruneResult>({ op: 'prune', keep: config.release.keep, app: config.app });

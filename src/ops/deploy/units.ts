@@ -40,6 +40,28 @@ export function healthProbe(socket: string, path: string, unit: string, timeoutS
   );
 }
 
+/**
+ * Watches a unit for `ms` milliseconds. Exit 0: it stayed up. Exit 2: it failed, is restarting, or was restarted.
+ */
+export function watchUnit(unit: string, ms: number): Cmd {
+  return shellScript(
+    'end=$(( $(date +%s%N) / 1000000 + $2 )); while [ "$(( $(date +%s%N) / 1000000 ))" -lt "$end" ]; do if ! systemctl is-active --quiet "$1" || [ "$(systemctl show -P NRestarts "$1")" != 0 ]; then exit 2; fi; sleep 0.2; done',
+    [unit, String(ms)],
+    { okCodes: [0, 2], mutates: false },
+  );
+}
+
+/** Where current.sock points now (empty output before the first switch). */
+export function readCurrentSocket(runDir: string): Cmd {
+  return probe(['readlink', '--', `${runDir}/current.sock`], { okCodes: [0, 1] });
+}
+
+/** The release a current.sock target names (/run/shop/<id>.sock), if any. */
+export function previousRelease(readlinkOutput: string): string | undefined {
+  const m = /\/([^/\s]+)\.sock$/.exec(readlinkOutput.trim());
+  return m?.[1];
+}
+
 /** Points nginx at the new socket and `current` at the new release, each by one atomic rename. */
 export function switchCurrent(runDir: string, root: string, release: string): Cmd {
   return shellScript(
