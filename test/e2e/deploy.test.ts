@@ -177,7 +177,7 @@ const app = monoServe(http.createServer((req, res) => {
 }));
 `;
 
-test('the old version finishes a running job after the switch, then exits cleanly on its own (mono/runtime)', async () => {
+test('the old version finishes a running job after two more deploys, then exits cleanly on its own (mono/runtime)', async () => {
   const { readFileSync } = await import('node:fs');
   const jobs = appProject(box, { app: 'jobs', procfile: 'web: node server.mjs\n', yaml: 'shared: [storage]\nhandover:\n  drain_timeout: 5m\n', files: { 'server.mjs': JOBS_SERVER } });
   jobs.write('runtime.mjs', readFileSync(new URL('../../dist/runtime/index.mjs', import.meta.url)));
@@ -191,7 +191,7 @@ test('the old version finishes a running job after the switch, then exits cleanl
   const curl = (path: string): Promise<string> => boxSsh(box, `curl -s --max-time 5 -H 'Host: jobs.test' 'http://127.0.0.1:${box.httpPort}${path}'`).then((r) => r.stdout.trim());
 
   // Long enough to outlast the second deploy on a busy machine.
-  assert.equal(await curl('/job?ms=30000&tenant=acme'), `started on ${v1}`);
+  assert.equal(await curl('/job?ms=45000&tenant=acme'), `started on ${v1}`);
   const load = loadFor(12, 'jobs.test');
   jobs.write('VERSION', '2\n');
   const second = await mono(['deploy', '--json'], { cwd: jobs.dir });
@@ -207,6 +207,17 @@ test('the old version finishes a running job after the switch, then exits cleanl
 
   const [ok, bad] = await load;
   assert.equal(bad, 0, `${bad} failed requests during the deploy (${ok} answered)`);
+
+  // A third release while v1 still drains: three versions alive at once, v3 serves, v2 retires, v1 keeps its job.
+  jobs.write('VERSION', '3\n');
+  const third = await mono(['deploy', '--json'], { cwd: jobs.dir });
+  assert.equal(third.code, 0, third.stderr);
+  const v3 = doneEvent(third.stdout).id;
+  assert.equal(await curl('/'), `version 3 release ${v3}`);
+  const three = await boxSsh(box, `systemctl is-active jobs-web@${v1} jobs-web@${v3}; cat /srv/jobs/shared/storage/jobs.log 2>/dev/null; true`);
+  assert.deepEqual(three.stdout.split('\n').slice(0, 2), ['deactivating', 'active'], three.stdout);
+  assert.ok(!three.stdout.includes('done'), 'the job on v1 is still running');
+
   // The job finishes on v1, then v1 exits by itself: status 0, not a kill.
   const after = await boxSsh(box, `for i in $(seq 1 200); do [ "$(systemctl is-active jobs-web@${v1})" = inactive ] && break; sleep 0.2; done; cat /srv/jobs/shared/storage/jobs.log; systemctl show -P Result,ExecMainStatus jobs-web@${v1}`, { timeoutMs: 60_000 });
   // Result=success and status 0: it exited by itself (a kill at the stop timeout would show Result=timeout or signal).
