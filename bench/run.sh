@@ -6,3 +6,4 @@ cd "$(dirname "$0")/.."
 npx tsx bench/startup.ts
 npx tsx bench/setup-noop.ts
 npx tsx bench/upload.ts
+npx tsx bench/handover.ts
