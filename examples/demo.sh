@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The README's demo: boot a local Debian 12 box (systemd-nspawn), provision it with `mono setup`,
 # show that a second run changes nothing, deploy the example app twice (the second time only one file
-# is sent), and list releases and the audit log. KEEP=1 leaves the box running.
+# is sent), roll back to the first, and list releases and the audit log. KEEP=1 leaves the box running.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -53,6 +53,10 @@ mono sandbox ssh --name "$name" -- "curl -s http://127.0.0.1:$port/; cat /srv/he
 say "change one file and deploy again: only that file is sent"
 sed -i 's/hello from release/hello again from release/' server.js
 mono deploy
+mono sandbox ssh --name "$name" -- "curl -s http://127.0.0.1:$port/"
+
+say "mono rollback: back to the release active before (same activation, no upload)"
+mono rollback -m "demo"
 mono sandbox ssh --name "$name" -- "curl -s http://127.0.0.1:$port/"
 
 say "mono releases and mono audit"
