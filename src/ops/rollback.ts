@@ -8,12 +8,14 @@ import { connect } from './connect.js';
 import { activateAudited, activationFor, orderedProcesses } from './deploy/activate.js';
 import { agentCall } from './deploy/agent-call.js';
 import { auditVia } from './deploy/audit-entry.js';
+import { waitAfterSwitch } from './deploy/drain-wait.js';
 import { acquireLock } from './deploy/lock.js';
 import { layoutOf } from './setup/layout.js';
 
 export interface RollbackOptions {
   readonly waitLock?: boolean;
   readonly message?: string;
+  readonly wait?: boolean;
 }
 
 /**
@@ -60,6 +62,7 @@ export async function rollbackCommand(ctx: Context, release: string | undefined,
 
   const lock = await acquireLock(t, L.root, { operation: 'rollback', release: target, ...(options.message === undefined ? {} : { message: options.message }) }, { wait: options.waitLock === true, log: ctx.log });
   const unregister = ctx.onCleanup(() => lock.release());
+  let retiredUnits: readonly string[] = [];
   try {
     ctx.log.info(`rolling back to ${ctx.log.colors.bold(target)}${current === undefined ? '' : ` (current: ${current.id})`}`);
     lock.assertHeld();
@@ -68,9 +71,11 @@ export async function rollbackCommand(ctx: Context, release: string | undefined,
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     ctx.log.event('rollback.done', { id: target, from: current?.id, seconds: Number(seconds) });
     ctx.log.info(ctx.log.colors.green(`rolled back to ${target} in ${seconds} s`));
-    return 0;
+    retiredUnits = retired;
   } finally {
     unregister();
     await lock.release();
   }
+  if (options.wait === true) await waitAfterSwitch(ctx, t, config, retiredUnits);
+  return 0;
 }

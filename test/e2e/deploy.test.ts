@@ -238,6 +238,30 @@ test('a failing health check leaves the previous release serving and shows the l
   app.write('server.js', SERVER_JS);
 });
 
+test('deploy --wait returns only once the old instance has finished its job and exited by itself', async () => {
+  const { readFileSync, writeFileSync } = await import('node:fs');
+  const waiter = appProject(box, { app: 'waiter', procfile: 'web: node server.mjs\n', yaml: 'shared: [storage]\nhandover:\n  verify_window: 1s\n', files: { 'server.mjs': JOBS_SERVER } });
+  waiter.write('runtime.mjs', readFileSync(new URL('../../dist/runtime/index.mjs', import.meta.url)));
+  const yml = `${waiter.dir}/mono.yml`;
+  writeFileSync(yml, readFileSync(yml, 'utf8').replace(/nginx:\n  listen: (.*)\n/, 'nginx:\n  listen: $1\n  server_names: [waiter.test]\n'));
+  assert.equal((await mono(['setup'], { cwd: waiter.dir })).code, 0);
+  const first = await mono(['deploy', '--json'], { cwd: waiter.dir });
+  assert.equal(first.code, 0, first.stderr);
+  const v1 = doneEvent(first.stdout).id;
+  const job = await boxSsh(box, `curl -s --max-time 5 -H 'Host: waiter.test' 'http://127.0.0.1:${box.httpPort}/job?ms=12000&tenant=acme'`);
+  assert.equal(job.stdout.trim(), `started on ${v1}`);
+
+  waiter.write('VERSION', '2\n');
+  const second = await mono(['deploy', '--wait', '--json'], { cwd: waiter.dir });
+  assert.equal(second.code, 0, second.stderr);
+  const drained = second.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; instances?: { unit: string; result: string }[] }).find((e) => e.type === 'drain.done');
+  assert.deepEqual(drained?.instances?.map((d) => [d.unit, d.result]), [[`waiter-web@${v1}.service`, 'success']]);
+  // When --wait returns, the job is done and the old instance is gone.
+  const after = await boxSsh(box, `cat /srv/waiter/shared/storage/jobs.log; systemctl is-active waiter-web@${v1} || true`);
+  assert.deepEqual(after.stdout.split('\n'), [`done ${v1} acme`, 'inactive']);
+  await boxSsh(box, 'systemctl stop "waiter-*@*"; true');
+});
+
 test('a new release that crashes just after the switch is switched back automatically; the old one never stopped', async () => {
   const previous = await served();
   const { SERVER_JS } = await import('../support/app.js');

@@ -37,6 +37,7 @@ export function registerCommands(program: Command): void {
     .option('--from <path>', 'deploy this build folder or tarball (.tar, .tar.gz, .tgz) instead of release.source')
     .option('--wait-lock', 'wait for another deploy to finish instead of failing at once')
     .option('-m, --message <text>', 'a note for the lock and the audit log')
+    .option('--wait', 'after the switch, wait until the old instances have finished their work and exited')
     .action(lazy(async () => (await import('../../ops/deploy/command.js')).deployCommand));
 
   program
@@ -45,6 +46,7 @@ export function registerCommands(program: Command): void {
     .description('activate a release that is still on the box, as a deploy would (no upload, no release command)')
     .option('--wait-lock', 'wait for a running deploy to finish instead of failing at once')
     .option('-m, --message <text>', 'why (kept in the lock and the audit log)')
+    .option('--wait', 'after the switch, wait until the old instances have finished their work and exited')
     .action(lazy(async () => (await import('../../ops/rollback.js')).rollbackCommand));
 
   const releases = program

@@ -15,11 +15,14 @@ import { prepareRelease, type PreparedRelease } from './prepare.js';
 import { priv } from './units.js';
 import { closeReceiver, startReceiver, uploadRound, type UploadBlob } from './upload.js';
 import { auditVia } from './audit-entry.js';
+import { waitAfterSwitch } from './drain-wait.js';
 
 export interface DeployOptions {
   readonly waitLock?: boolean;
   readonly message?: string;
   readonly from?: string;
+  /** Wait until the old instances have finished their work and exited. */
+  readonly wait?: boolean;
 }
 
 const MAX_ROUNDS = 3;
@@ -83,6 +86,7 @@ export async function deployCommand(ctx: Context, options: DeployOptions): Promi
   const t = await connecting!;
   const lock = await acquireLock(t, L.root, { operation: 'deploy', release: release.id, ...(options.message === undefined ? {} : { message: options.message }) }, { wait: options.waitLock === true, log: ctx.log, session: starting! });
   const unregister = ctx.onCleanup(() => lock.release());
+  let retiredUnits: readonly string[] = [];
   try {
     // The receiver's Node start-up overlaps with the question of which blobs are missing.
     const receiver = early(startReceiver(t, L.root, config.release.compress));
@@ -133,11 +137,14 @@ export async function deployCommand(ctx: Context, options: DeployOptions): Promi
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     ctx.log.event('deploy.done', { id: release.id, files: built.files, bytes: built.bytes, sentBytes: sent.wireBytes, sentBlobs: sent.blobs, resent: sent.resent, seconds: Number(seconds) });
     ctx.log.info(c.green(`deployed ${release.id} in ${seconds} s`));
-    return 0;
+    retiredUnits = retired;
   } finally {
     unregister();
     await lock.release();
   }
+  // Outside the lock: another deploy may start while these drain.
+  if (options.wait === true) await waitAfterSwitch(ctx, t, config, retiredUnits);
+  return 0;
 }
 
 /** A promise started ahead of its use: a rejection is kept for whoever awaits it, not reported as unhandled meanwhile. */
