@@ -177,17 +177,21 @@ const app = monoServe(http.createServer((req, res) => {
 }));
 `;
 
-test('the old version finishes a running job after two more deploys, then exits cleanly on its own (mono/runtime)', async () => {
-  const { readFileSync } = await import('node:fs');
-  const jobs = appProject(box, { app: 'jobs', procfile: 'web: node server.mjs\n', yaml: 'shared: [storage]\nhandover:\n  drain_timeout: 5m\n', files: { 'server.mjs': JOBS_SERVER } });
-  jobs.write('runtime.mjs', readFileSync(new URL('../../dist/runtime/index.mjs', import.meta.url)));
-  const { writeFileSync } = await import('node:fs');
-  const yml = `${jobs.dir}/mono.yml`;
-  writeFileSync(yml, readFileSync(yml, 'utf8').replace(/nginx:\n  listen: (.*)\n/, 'nginx:\n  listen: $1\n  server_names: [jobs.test]\n'));
-  assert.equal((await mono(['setup'], { cwd: jobs.dir })).code, 0);
-  const first = await mono(['deploy', '--json'], { cwd: jobs.dir });
+/** A project for JOBS_SERVER on mono/runtime, with its own server name, set up and deployed once. */
+async function runtimeApp(name: string, yaml: string): Promise<{ app: AppProject; v1: string }> {
+  const { readFileSync, writeFileSync } = await import('node:fs');
+  const project = appProject(box, { app: name, procfile: 'web: node server.mjs\n', yaml: `shared: [storage]\n${yaml}`, files: { 'server.mjs': JOBS_SERVER } });
+  project.write('runtime.mjs', readFileSync(new URL('../../dist/runtime/index.mjs', import.meta.url)));
+  const yml = `${project.dir}/mono.yml`;
+  writeFileSync(yml, readFileSync(yml, 'utf8').replace(/nginx:\n  listen: (.*)\n/, `nginx:\n  listen: $1\n  server_names: [${name}.test]\n`));
+  assert.equal((await mono(['setup'], { cwd: project.dir })).code, 0);
+  const first = await mono(['deploy', '--json'], { cwd: project.dir });
   assert.equal(first.code, 0, first.stderr);
-  const v1 = doneEvent(first.stdout).id;
+  return { app: project, v1: doneEvent(first.stdout).id };
+}
+
+test('the old version finishes a running job after two more deploys, then exits cleanly on its own (mono/runtime)', async () => {
+  const { app: jobs, v1 } = await runtimeApp('jobs', 'handover:\n  drain_timeout: 5m\n');
   const curl = (path: string): Promise<string> => boxSsh(box, `curl -s --max-time 5 -H 'Host: jobs.test' 'http://127.0.0.1:${box.httpPort}${path}'`).then((r) => r.stdout.trim());
 
   // Long enough to outlast the second deploy on a busy machine.
@@ -239,15 +243,7 @@ test('a failing health check leaves the previous release serving and shows the l
 });
 
 test('deploy --wait returns only once the old instance has finished its job and exited by itself', async () => {
-  const { readFileSync, writeFileSync } = await import('node:fs');
-  const waiter = appProject(box, { app: 'waiter', procfile: 'web: node server.mjs\n', yaml: 'shared: [storage]\nhandover:\n  verify_window: 1s\n', files: { 'server.mjs': JOBS_SERVER } });
-  waiter.write('runtime.mjs', readFileSync(new URL('../../dist/runtime/index.mjs', import.meta.url)));
-  const yml = `${waiter.dir}/mono.yml`;
-  writeFileSync(yml, readFileSync(yml, 'utf8').replace(/nginx:\n  listen: (.*)\n/, 'nginx:\n  listen: $1\n  server_names: [waiter.test]\n'));
-  assert.equal((await mono(['setup'], { cwd: waiter.dir })).code, 0);
-  const first = await mono(['deploy', '--json'], { cwd: waiter.dir });
-  assert.equal(first.code, 0, first.stderr);
-  const v1 = doneEvent(first.stdout).id;
+  const { app: waiter, v1 } = await runtimeApp('waiter', 'handover:\n  verify_window: 1s\n');
   const job = await boxSsh(box, `curl -s --max-time 5 -H 'Host: waiter.test' 'http://127.0.0.1:${box.httpPort}/job?ms=12000&tenant=acme'`);
   assert.equal(job.stdout.trim(), `started on ${v1}`);
 
