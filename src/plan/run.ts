@@ -11,8 +11,11 @@ export interface RunPlanOptions {
   readonly log: Logger;
 }
 
-/** Checks are read-only, so they can share the connection concurrently (sshd allows 10 sessions by default). */
-const CHECK_CONCURRENCY = 6;
+/**
+ * Checks are read-only, so they can share the connection concurrently. sshd allows 10 sessions per connection by default, and
+ * closing channels still count for a moment: stay well below.
+ */
+const CHECK_CONCURRENCY = 4;
 
 async function checkAll(steps: readonly Step[], transport: Transport): Promise<CheckResult[]> {
   const results: CheckResult[] = new Array<CheckResult>(steps.length);

@@ -118,9 +118,9 @@ export class SshTransport implements Transport {
       }, timeoutMs);
     });
     try {
-      const stdin = cmd.stdin === undefined ? undefined : typeof cmd.stdin === 'string' ? cmd.stdin : Readable.from([cmd.stdin]);
-      const result = await Promise.race([
-        this.#ssh.execCommand(line, {
+      const exec = (): ReturnType<NodeSSH['execCommand']> => {
+        const stdin = cmd.stdin === undefined ? undefined : typeof cmd.stdin === 'string' ? cmd.stdin : Readable.from([cmd.stdin]);
+        return this.#ssh.execCommand(line, {
           noTrim: true,
           ...(stdin === undefined ? {} : { stdin }),
           onChannel: (c: ClientChannel) => {
@@ -128,9 +128,9 @@ export class SshTransport implements Transport {
           },
           ...(options.onStdout === undefined ? {} : { onStdout: options.onStdout }),
           ...(options.onStderr === undefined ? {} : { onStderr: options.onStderr }),
-        }),
-        timedOut,
-      ]);
+        });
+      };
+      const result = await Promise.race([withChannelRetry(exec), timedOut]);
       if (result.code === null) throw this.#droppedError(cmd);
       if (!isOk(cmd, result.code)) throw new CommandFailedError('remote', argv, result.code, result.stdout, result.stderr);
       return { code: result.code, stdout: result.stdout, stderr: result.stderr };
@@ -149,8 +149,13 @@ export class SshTransport implements Transport {
     this.#options.onCommand?.(`${this.where} $ ${toShellLine(full)} < (stream)`);
     const connection = this.#ssh.connection;
     if (connection === null) throw this.#droppedError({ argv });
-    const channel = await new Promise<ClientChannel>((resolve, reject) => {
-      connection.exec(remoteLine(full), (error, ch) => (error === undefined || error === null ? resolve(ch) : reject(this.#droppedError({ argv }, error))));
+    const channel = await withChannelRetry(
+      () =>
+        new Promise<ClientChannel>((resolve, reject) => {
+          connection.exec(remoteLine(full), (error, ch) => (error === undefined || error === null ? resolve(ch) : reject(error)));
+        }),
+    ).catch((error: unknown) => {
+      throw this.#droppedError({ argv }, error);
     });
     const exit = new Promise<number | null>((resolve) => {
       let code: number | null = null;
@@ -163,15 +168,36 @@ export class SshTransport implements Transport {
   }
 
   #droppedError(cmd: Pick<Cmd, 'argv'>, cause?: unknown): MonoError {
+    const why = cause ?? this.#dropped;
     return new MonoError('SSH_DISCONNECTED', `the SSH connection to ${this.where} dropped while running ${cmd.argv[0] ?? 'a command'}`, {
       hint: 'check the network and run the same command again: every step checks before it changes anything',
-      cause: cause ?? this.#dropped,
+      cause: why,
+      ...(why instanceof Error ? { details: [why.message] } : {}),
     });
   }
 
   async close(): Promise<void> {
     this.#closed = true;
     this.#ssh.dispose();
+  }
+}
+
+/**
+ * sshd refuses a new channel while a connection has MaxSessions (10 by default) open, and channels that are closing still count
+ * for a moment: on a busy box, concurrent commands then get "Channel open failure". The command never started, so opening
+ * the channel again, after a short pause, is safe for any command.
+ */
+const CHANNEL_RETRIES = 6;
+
+export async function withChannelRetry<T>(open: () => Promise<T>, pauseMs = 100): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await open();
+    } catch (error) {
+      const refused = error instanceof Error && /Channel open failure/i.test(error.message);
+      if (!refused || attempt >= CHANNEL_RETRIES) throw error;
+      await new Promise((resolve) => setTimeout(resolve, pauseMs * attempt));
+    }
   }
 }
 
