@@ -223,14 +223,7 @@ writeFileSync(
   join(dir, 'mono.yml'),
   `app: ${APP}\nhost: root@127.0.0.1:${box.sshPort}\nssh:\n  identity: ${box.keyFile}\n  known_hosts: ${box.knownHostsFile}\nnginx:\n  listen: 127.0.0.1:${box.httpPort}\n`,
 );
-try {
-  mono(dir, ['setup']);
-} catch (error) {
-  // Seen twice in about 15 boots, only for the first setup right after a boot on a busy machine: the SSH connection dropped.
-  // Setup is idempotent; say so and run it again.
-  log(`mono setup failed once (${String(error).split('\n')[1] ?? ''}); running it again`);
-  mono(dir, ['setup']);
-}
+mono(dir, ['setup']);
 writeFileSync(join(dir, 'VERSION'), '1\n');
 mono(dir, ['deploy']);
 writeFileSync(join(dir, 'VERSION'), '2\n');
