@@ -9,7 +9,7 @@ import { activateAudited, activationFor, orderedProcesses } from './deploy/activ
 import { agentCall } from './deploy/agent-call.js';
 import { auditVia } from './deploy/audit-entry.js';
 import { waitAfterSwitch } from './deploy/drain-wait.js';
-import { acquireLock } from './deploy/lock.js';
+import { acquireLock, holdingLock } from './deploy/lock.js';
 import { layoutOf } from './setup/layout.js';
 
 export interface RollbackOptions {
@@ -61,9 +61,7 @@ export async function rollbackCommand(ctx: Context, release: string | undefined,
   if (missing.length > 0) ctx.log.warn(`release ${target} has no ${missing.join(', ')} process: those will not run after the rollback`);
 
   const lock = await acquireLock(t, L.root, { operation: 'rollback', release: target, ...(options.message === undefined ? {} : { message: options.message }) }, { wait: options.waitLock === true, log: ctx.log });
-  const unregister = ctx.onCleanup(() => lock.release());
-  let retiredUnits: readonly string[] = [];
-  try {
+  const retired = await holdingLock(ctx, lock, async () => {
     ctx.log.info(`rolling back to ${ctx.log.colors.bold(target)}${current === undefined ? '' : ` (current: ${current.id})`}`);
     lock.assertHeld();
     const { retired } = await activateAudited(lock, t, activationFor(config, target, processes), ctx.log);
@@ -71,11 +69,8 @@ export async function rollbackCommand(ctx: Context, release: string | undefined,
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     ctx.log.event('rollback.done', { id: target, from: current?.id, seconds: Number(seconds) });
     ctx.log.info(ctx.log.colors.green(`rolled back to ${target} in ${seconds} s`));
-    retiredUnits = retired;
-  } finally {
-    unregister();
-    await lock.release();
-  }
-  if (options.wait === true) await waitAfterSwitch(ctx, t, config, retiredUnits);
+    return retired;
+  });
+  if (options.wait === true) await waitAfterSwitch(ctx, t, config, retired);
   return 0;
 }

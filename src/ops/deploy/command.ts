@@ -10,7 +10,7 @@ import { layoutOf } from '../setup/layout.js';
 import { activateAudited, activationFor } from './activate.js';
 import { runBuild } from './build.js';
 import { readEnvSource, uploadEnv } from './env.js';
-import { acquireLock, AgentSession } from './lock.js';
+import { acquireLock, AgentSession, holdingLock } from './lock.js';
 import { prepareRelease, type PreparedRelease } from './prepare.js';
 import { priv } from './units.js';
 import { closeReceiver, startReceiver, uploadRound, type UploadBlob } from './upload.js';
@@ -85,9 +85,7 @@ export async function deployCommand(ctx: Context, options: DeployOptions): Promi
 
   const t = await connecting!;
   const lock = await acquireLock(t, L.root, { operation: 'deploy', release: release.id, ...(options.message === undefined ? {} : { message: options.message }) }, { wait: options.waitLock === true, log: ctx.log, session: starting! });
-  const unregister = ctx.onCleanup(() => lock.release());
-  let retiredUnits: readonly string[] = [];
-  try {
+  const retired = await holdingLock(ctx, lock, async () => {
     // The receiver's Node start-up overlaps with the question of which blobs are missing.
     const receiver = early(startReceiver(t, L.root, config.release.compress));
     step('locked');
@@ -137,13 +135,10 @@ export async function deployCommand(ctx: Context, options: DeployOptions): Promi
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     ctx.log.event('deploy.done', { id: release.id, files: built.files, bytes: built.bytes, sentBytes: sent.wireBytes, sentBlobs: sent.blobs, resent: sent.resent, seconds: Number(seconds) });
     ctx.log.info(c.green(`deployed ${release.id} in ${seconds} s`));
-    retiredUnits = retired;
-  } finally {
-    unregister();
-    await lock.release();
-  }
+    return retired;
+  });
   // Outside the lock: another deploy may start while these drain.
-  if (options.wait === true) await waitAfterSwitch(ctx, t, config, retiredUnits);
+  if (options.wait === true) await waitAfterSwitch(ctx, t, config, retired);
   return 0;
 }
 

@@ -1,6 +1,7 @@
 // The deploy lock, held by an agent session on the box for as long as this deploy's SSH channel is open. The same session
 // answers the deploy's requests (which blobs are missing, build, audit, prune): one agent process for the whole deploy.
 import { createInterface } from 'node:readline';
+import type { Context } from '../../cli/context.js';
 import { MonoError, type ErrorCode } from '../../errors.js';
 import { monoVersion } from '../../cli/version.js';
 import type { Logger } from '../../log/logger.js';
@@ -139,6 +140,17 @@ async function tryHold(session: AgentSession, request: LockRequest): Promise<{ h
     },
   };
   return { held, reply };
+}
+
+/** Runs `work` holding the lock; it is released at the end, and by the CLI's cleanups on Ctrl-C. */
+export async function holdingLock<T>(ctx: Context, lock: HeldLock, work: () => Promise<T>): Promise<T> {
+  const unregister = ctx.onCleanup(() => lock.release());
+  try {
+    return await work();
+  } finally {
+    unregister();
+    await lock.release();
+  }
 }
 
 /** Takes the lock, or fails at once naming the holder; with wait, polls until it is free (each try is a new session). */
