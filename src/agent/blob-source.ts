@@ -55,6 +55,18 @@ export class BlobSource {
     return false;
   }
 
+  /** The distinct contents among `blobs` that the store does not hold whole, in order (see present()). */
+  absent(blobs: Iterable<{ readonly sha256: string; readonly size: number }>): string[] {
+    const out: string[] = [];
+    const seen = new Set<string>();
+    for (const { sha256, size } of blobs) {
+      if (seen.has(sha256)) continue;
+      seen.add(sha256);
+      if (!this.present(sha256, size)) out.push(sha256);
+    }
+    return out;
+  }
+
   /** A regular file of exactly `size` bytes (its stat is kept: the check after the build needs it again). */
   #isWhole(path: string, size: number): boolean {
     let st = this.#stats.get(path);

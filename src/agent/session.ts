@@ -48,7 +48,7 @@ async function dispatch(ctx: SessionContext, request: SessionRequest): Promise<u
     case 'plan': {
       const planned = parseBuildRequest(request.request);
       ctx.planned = planned;
-      return missingBlobs(ctx.blobs, planned);
+      return { missing: ctx.blobs.absent(planned.manifest.files) };
     }
     case 'build': {
       if (ctx.planned === undefined) throw new MonoError('USAGE', '"build" needs a "plan" first');
@@ -64,18 +64,6 @@ async function dispatch(ctx: SessionContext, request: SessionRequest): Promise<u
     default:
       throw new MonoError('USAGE', `unknown session request ${JSON.stringify((request as { op: unknown }).op)}`, { hint: 'the CLI and the agent differ in version: run `mono setup`' });
   }
-}
-
-/** The distinct contents of the release that the store lacks (a stored blob of the wrong size is deleted and counts as missing). */
-function missingBlobs(blobs: BlobSource, request: BuildRequest): { missing: string[] } {
-  const missing: string[] = [];
-  const seen = new Set<string>();
-  for (const file of request.manifest.files) {
-    if (seen.has(file.sha256)) continue;
-    seen.add(file.sha256);
-    if (!blobs.present(file.sha256, file.size)) missing.push(file.sha256);
-  }
-  return { missing };
 }
 
 function checkPrune(request: PruneRequest): { keep: number; app: string; dryRun: false } {

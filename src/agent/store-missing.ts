@@ -1,12 +1,10 @@
 // `mono agent store-missing`: which of the listed blobs the store lacks (a blob of the wrong size counts as missing and is deleted).
 import type { Context } from '../cli/context.js';
 import { MonoError } from '../errors.js';
-import { blobPath } from '../release/protocol.js';
-import { statSync } from 'node:fs';
+import { BlobSource } from './blob-source.js';
 import { agentHandler } from './handler.js';
 import { agentPaths, requireRoot } from './paths.js';
 import { lines } from './stdin.js';
-import { unlinkIfPresent } from './store.js';
 import { SHA256 } from './validate.js';
 
 export interface MissingReply {
@@ -15,8 +13,7 @@ export interface MissingReply {
 
 /** Reads `<sha256> <size>` lines; returns the hashes not stored whole, in input order, each once. */
 export async function storeMissing(store: string, input: AsyncIterable<Buffer | string>): Promise<MissingReply> {
-  const missing: string[] = [];
-  const seen = new Set<string>();
+  const blobs: { sha256: string; size: number }[] = [];
   let n = 0;
   for await (const line of lines(input, 1024)) {
     n++;
@@ -26,22 +23,9 @@ export async function storeMissing(store: string, input: AsyncIterable<Buffer | 
     if (m === null || !SHA256.test(m[1]!) || !Number.isSafeInteger(size)) {
       throw new MonoError('USAGE', `store-missing: line ${n} is not "<sha256> <size>": ${JSON.stringify(line.slice(0, 100))}`);
     }
-    const sha256 = m[1]!;
-    if (seen.has(sha256)) continue;
-    seen.add(sha256);
-    if (!isStored(store, sha256, size)) missing.push(sha256);
+    blobs.push({ sha256: m[1]!, size });
   }
-  return { missing };
-}
-
-function isStored(store: string, sha256: string, size: number): boolean {
-  const path = blobPath(store, sha256, false);
-  const st = statSync(path, { throwIfNoEntry: false });
-  if (st === undefined) return false;
-  if (st.isFile() && st.size === size) return true;
-  // A truncated (or otherwise wrong) blob: it must never be linked into a release.
-  if (st.isFile()) unlinkIfPresent(path);
-  return false;
+  return { missing: new BlobSource(store).absent(blobs) };
 }
 
 export const handler = agentHandler('store-missing', async (ctx: Context, options: { root?: string }) => {
