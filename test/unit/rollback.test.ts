@@ -26,7 +26,7 @@ test('the previous release is the newest other activated one still on the box', 
 });
 
 test('the release behind current.sock', async () => {
-  const { previousRelease: behind } = await import('../../src/ops/deploy/units.js');
+  const { releaseOfSocket: behind } = await import('../../src/ops/deploy/units.js');
   assert.equal(behind('/run/shop/20261201T000001Z-00000001.sock\n'), '20261201T000001Z-00000001');
   assert.equal(behind(''), undefined);
 });

@@ -7,7 +7,7 @@ import { auditVia } from './audit-entry.js';
 import type { HeldLock } from './lock.js';
 import type { Logger } from '../../log/logger.js';
 import type { Transport } from '../../transport/transport.js';
-import { healthProbe, listInstances, parseInstances, previousRelease, priv, readCurrentSocket, switchCurrent, watchUnit } from './units.js';
+import { healthProbe, listInstances, parseInstances, priv, readCurrentSocket, releaseOfSocket, switchCurrent, watchUnit } from './units.js';
 
 export interface Activation {
   readonly app: string;
@@ -122,7 +122,7 @@ export async function activate(t: Transport, a: Activation, log: Logger): Promis
       );
     }
   }
-  const previous = previousRelease((await t.run(readCurrentSocket(a.runDir))).stdout);
+  const previous = releaseOfSocket((await t.run(readCurrentSocket(a.runDir))).stdout);
   await t.run(switchCurrent(a.runDir, a.root, a.release));
   log.info(`  switched: ${a.runDir}/current.sock → ${a.release}.sock, current → releases/${a.release}`);
   if (a.processes.includes('web') && a.verifyWindowMs > 0) await verifyWindow(t, a, previous, log);

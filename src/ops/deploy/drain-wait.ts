@@ -6,6 +6,7 @@ import { MonoError } from '../../errors.js';
 import type { Logger } from '../../log/logger.js';
 import type { Transport } from '../../transport/transport.js';
 import { drainTimeoutMs } from '../setup/render-files.js';
+import { parseInstances } from './units.js';
 
 export interface Drained {
   readonly unit: string;
@@ -64,8 +65,7 @@ export async function waitForDrain(t: Transport, units: readonly string[], budge
 /** `--wait` after a deploy or a rollback: the longest drain budget of the retired process types, plus the unit's margin and a minute. */
 export async function waitAfterSwitch(ctx: Context, t: Transport, config: Config, retired: readonly string[]): Promise<void> {
   if (retired.length === 0) return;
-  const processOf = (unit: string): string => unit.slice(config.app.length + 1, unit.indexOf('@'));
-  const budgetMs = Math.max(...retired.map((u) => drainTimeoutMs(config, processOf(u)))) + 120_000;
+  const budgetMs = Math.max(...parseInstances(config.app, retired.join('\n')).map((i) => drainTimeoutMs(config, i.process))) + 120_000;
   const drained = await waitForDrain(t, retired, budgetMs, ctx.log);
   ctx.log.event('drain.done', { instances: drained });
 }

@@ -57,7 +57,7 @@ export function readCurrentSocket(runDir: string): Cmd {
 }
 
 /** The release a current.sock target names (/run/shop/<id>.sock), if any. */
-export function previousRelease(readlinkOutput: string): string | undefined {
+export function releaseOfSocket(readlinkOutput: string): string | undefined {
   const m = /\/([^/\s]+)\.sock$/.exec(readlinkOutput.trim());
   return m?.[1];
 }
