@@ -9,7 +9,6 @@ export interface AgentPaths {
   readonly current: string;
   readonly monoDir: string;
   readonly store: string;
-  readonly incoming: string;
   readonly lockDir: string;
   readonly lockInfo: string;
   readonly auditLog: string;
@@ -24,7 +23,6 @@ export function agentPaths(root: string): AgentPaths {
     current: `${root}/current`,
     monoDir,
     store: `${monoDir}/store`,
-    incoming: `${monoDir}/store/.incoming`,
     lockDir: `${monoDir}/lock`,
     lockInfo: `${monoDir}/lock/info.json`,
     auditLog: `${monoDir}/audit.log`,

@@ -1,4 +1,4 @@
-// The content-addressed store on the box: blob checks, the incoming folder, and one filesystem sync.
+// The content-addressed store on the box: blob checks, cleaning of partial files, and one filesystem sync.
 import { execFile } from 'node:child_process';
 import { mkdirSync, readdirSync, statSync, unlinkSync, type Stats } from 'node:fs';
 import { errnoCode, errorMessage } from './fs-errors.js';

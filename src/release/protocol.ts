@@ -50,7 +50,7 @@ export const DIR_MODE = 0o555;
  * Store layout under <root>/.mono/store/:
  *   <aa>/<sha256>      content, mode 0444 (aa = first two hex digits)
  *   <aa>/<sha256>.x    the same content, mode 0555, made on demand for executables (hard links share modes)
- *   .incoming/         blobs being received (*.partial), never used by a release
+ *   <aa>/<sha256>.<pid>-<random>-<n>.partial   a blob being received, never used by a release (older versions: .incoming/)
  */
 export function blobPath(storeDir: string, sha256: string, executable: boolean): string {
   return `${storeDir}/${sha256.slice(0, 2)}/${sha256}${executable ? '.x' : ''}`;
