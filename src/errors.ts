@@ -59,6 +59,11 @@ const exitFor: Record<ErrorCode, ExitCodeValue> = {
   INTERNAL: ExitCode.internal,
 };
 
+export function isErrorCode(code: string): code is ErrorCode {
+  return Object.hasOwn(exitFor, code);
+}
+
+
 export interface MonoErrorOptions {
   hint?: string;
   cause?: unknown;

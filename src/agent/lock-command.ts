@@ -18,7 +18,7 @@ export const sessionHandler = agentHandler('session', async (ctx: Context, optio
   let token: string | undefined;
   // SIGINT/SIGTERM: the CLI entry runs cleanups before it exits.
   const unregister = ctx.onCleanup(() => {
-    if (token !== undefined) releaseIfOurs(paths, token);
+    if (token !== undefined && !session.handedOver) releaseIfOurs(paths, token);
   });
   const send = (reply: SessionReply | SessionHello): void => ctx.log.data(JSON.stringify(reply));
   try {
@@ -26,7 +26,11 @@ export const sessionHandler = agentHandler('session', async (ctx: Context, optio
     await runSession(paths, process.stdin, send, {
       signal: hangup.signal,
       warn: (m) => ctx.log.warn(m),
-      onLocked: (t) => (token = t),
+      onLocked: (t) => {
+        token = t;
+        session.token = t;
+      },
+      handedOver: () => session.handedOver,
       serve: (request) => serveRequest(session, request),
     });
   } finally {

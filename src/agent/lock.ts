@@ -132,15 +132,19 @@ export async function releaseLock(paths: AgentPaths, options: { force?: boolean;
 
 /** Removes the lock only if info.json still carries `token` (a forced release and a new holder may have come meanwhile). */
 export function releaseIfOurs(paths: AgentPaths, token: string): boolean {
-  let info: LockInfo | undefined;
-  try {
-    info = toLockInfo(JSON.parse(readFileSync(paths.lockInfo, 'utf8')) as unknown);
-  } catch {
-    return false;
-  }
-  if (info?.token !== token) return false;
+  if (heldWith(paths, token) === undefined) return false;
   removeLockDir(paths);
   return true;
+}
+
+/** The holder's info if it carries `token`. */
+function heldWith(paths: AgentPaths, token: string): LockInfo | undefined {
+  try {
+    const info = toLockInfo(JSON.parse(readFileSync(paths.lockInfo, 'utf8')) as unknown);
+    return info?.token === token ? info : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Renamed away first, so that nobody ever sees a half-removed lock folder. */
@@ -174,4 +178,14 @@ function toLockInfo(value: unknown): LockInfo | undefined {
     token,
     ...(typeof pid === 'number' ? { pid } : {}),
   };
+}
+
+/** Hands a held lock to another process on the box (the handover runner): same token, its pid. False if it is not ours now. */
+export function transferLock(paths: AgentPaths, token: string, pid: number): boolean {
+  const info = heldWith(paths, token);
+  if (info === undefined) return false;
+  const tmp = `${paths.lockDir}/.info.${randomBytes(4).toString('hex')}.tmp`;
+  writeFileSync(tmp, JSON.stringify({ ...info, pid }) + '\n', { mode: 0o600, flag: 'wx' });
+  renameSync(tmp, paths.lockInfo);
+  return true;
 }

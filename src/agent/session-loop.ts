@@ -17,6 +17,8 @@ export interface SessionLoopOptions {
   readonly serve: (request: SessionRequest) => Promise<SessionReply>;
   /** Called with the token when the lock is taken (so that a signal handler can release it). */
   readonly onLocked?: (token: string) => void;
+  /** True once the lock belongs to someone else (a handover runner): it is then not released at the end. */
+  readonly handedOver?: () => boolean;
 }
 
 export async function runSession(paths: AgentPaths, input: AsyncIterable<Buffer | string>, send: (reply: SessionReply) => void, options: SessionLoopOptions): Promise<void> {
@@ -63,7 +65,7 @@ export async function runSession(paths: AgentPaths, input: AsyncIterable<Buffer 
       send(await options.serve(request));
     }
   } finally {
-    if (token !== undefined && !releaseIfOurs(paths, token)) options.warn?.('the lock was no longer ours (released by force?): left it alone');
+    if (token !== undefined && options.handedOver?.() !== true && !releaseIfOurs(paths, token)) options.warn?.('the lock was no longer ours (released by force?): left it alone');
     // No it.return() here: with a read still pending (hang-up), it would wait for input that never comes.
   }
 }

@@ -10,6 +10,8 @@ import { APP_NAME } from './options.js';
 import type { AgentPaths } from './paths.js';
 import { prune } from './prune.js';
 import { buildRelease } from './release-build.js';
+import { startHandover } from './handover/start.js';
+import { parseHandoverSpec } from '../handover/spec.js';
 import { isRecord } from './stdin.js';
 
 /** The largest request line (a build request carries the manifest: ~150 bytes per file). */
@@ -22,10 +24,14 @@ export interface SessionContext {
   readonly blobs: BlobSource;
   /** The release "plan" announced, which "build" builds. */
   planned?: BuildRequest | undefined;
+  /** The lock's token, once "lock" took it. */
+  token?: string | undefined;
+  /** The lock went to a handover runner: the session must not release it. */
+  handedOver: boolean;
 }
 
 export function sessionContext(paths: AgentPaths, warn: (message: string) => void): SessionContext {
-  return { paths, warn, blobs: new BlobSource(paths.store) };
+  return { paths, warn, blobs: new BlobSource(paths.store), handedOver: false };
 }
 
 export function errorReply(error: unknown): SessionReply {
@@ -58,6 +64,12 @@ async function dispatch(ctx: SessionContext, request: SessionRequest): Promise<u
       if (!isRecord(request.entry)) throw new MonoError('USAGE', 'the audit entry must be a JSON object');
       const line = appendAudit(ctx.paths.auditLog, request.entry);
       return { appended: true, time: line['time'] };
+    }
+    case 'handover': {
+      if (ctx.token === undefined || ctx.handedOver) throw new MonoError('USAGE', '"handover" needs the deploy lock, once');
+      const started = await startHandover(ctx.paths, ctx.token, parseHandoverSpec(request.spec));
+      ctx.handedOver = true;
+      return started;
     }
     case 'prune':
       return prune(ctx.paths.root, { ...checkPrune(request), warn: ctx.warn });

@@ -7,7 +7,7 @@ import { durationMs } from './duration.js';
 import { problem, type Problem } from './problems.js';
 import { parseProcfile } from './procfile.js';
 import { LISTEN, type RawConfig } from './schema.js';
-import type { Config, ListenAddress, Retention } from './types.js';
+import type { Config, ListenAddress, Retention, TenantKey } from './types.js';
 
 export interface NormalizeContext {
   readonly file: string;
@@ -100,6 +100,8 @@ export function normalize(raw: RawConfig, context: NormalizeContext): { config?:
       drainTimeoutMs: durationMs(raw.handover.drain_timeout),
       drainTimeoutsMs: Object.fromEntries(Object.entries(raw.handover.drain_timeouts).map(([process, d]) => [process, durationMs(d)])),
       verifyWindowMs: durationMs(raw.handover.verify_window),
+      ...(raw.handover.tenant_key === undefined ? {} : { tenantKey: tenantKey(raw.handover.tenant_key) }),
+      tenantPinTimeoutMs: durationMs(raw.handover.tenant_pin_timeout),
     },
     nginx: {
       serverNames: raw.nginx.server_names,
@@ -140,4 +142,11 @@ export function normalize(raw: RawConfig, context: NormalizeContext): { config?:
     },
   };
   return { config, problems };
+}
+
+/** handover.tenant_key (already checked against its pattern) as a kind and a name. */
+function tenantKey(text: string): TenantKey {
+  if (text === 'host') return { kind: 'host', name: 'host' };
+  const [kind, name = ''] = text.split(':') as ['header' | 'cookie', string];
+  return { kind, name };
 }

@@ -7,6 +7,18 @@ export interface ListenAddress {
   readonly port: number;
 }
 
+export interface TenantKey {
+  readonly kind: 'host' | 'header' | 'cookie';
+  readonly name: string;
+}
+
+/** The nginx variable that holds a request's tenant key. */
+export function tenantVariable(key: TenantKey): string {
+  if (key.kind === 'host') return '$host';
+  if (key.kind === 'cookie') return `$cookie_${key.name}`;
+  return `$http_${key.name.toLowerCase().replaceAll('-', '_')}`;
+}
+
 export interface Retention {
   readonly hourly: number;
   readonly daily: number;
@@ -43,6 +55,9 @@ export interface Config {
     readonly drainTimeoutsMs: Readonly<Record<string, number>>;
     /** How long the new web instance is watched after the switch (0: not at all). */
     readonly verifyWindowMs: number;
+    /** Per-tenant cutover: what names a request's tenant (handover.tenant_key). */
+    readonly tenantKey?: TenantKey;
+    readonly tenantPinTimeoutMs: number;
   };
   readonly nginx: {
     readonly serverNames: readonly string[];

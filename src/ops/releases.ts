@@ -9,7 +9,7 @@ import { acquireLock } from './deploy/lock.js';
 import { MonoError } from '../errors.js';
 import { layoutOf } from './setup/layout.js';
 
-function age(iso: string | undefined, now = Date.now()): string {
+export function age(iso: string | undefined, now = Date.now()): string {
   if (iso === undefined) return '?';
   const s = Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
   if (s < 120) return `${s}s ago`;

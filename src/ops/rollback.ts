@@ -5,11 +5,11 @@ import type { Context } from '../cli/context.js';
 import { MonoError } from '../errors.js';
 import { RELEASE_ID, type ReleaseInfo } from '../release/protocol.js';
 import { connect } from './connect.js';
-import { activateAudited, activationFor, orderedProcesses } from './deploy/activate.js';
 import { agentCall } from './deploy/agent-call.js';
-import { auditVia } from './deploy/audit-entry.js';
-import { waitAfterSwitch } from './deploy/drain-wait.js';
 import { acquireLock, holdingLock } from './deploy/lock.js';
+import { followHandover, startHandover } from './handover/follow.js';
+import { handoverSpecFor, orderedProcesses } from './handover/spec-for.js';
+import { describeAfter, handoverWatchMs } from './handover/watch.js';
 import { layoutOf } from './setup/layout.js';
 
 export interface RollbackOptions {
@@ -61,16 +61,13 @@ export async function rollbackCommand(ctx: Context, release: string | undefined,
   if (missing.length > 0) ctx.log.warn(`release ${target} has no ${missing.join(', ')} process: those will not run after the rollback`);
 
   const lock = await acquireLock(t, L.root, { operation: 'rollback', release: target, ...(options.message === undefined ? {} : { message: options.message }) }, { wait: options.waitLock === true, log: ctx.log });
-  const retired = await holdingLock(ctx, lock, async () => {
+  const handover = await holdingLock(ctx, lock, async () => {
     ctx.log.info(`rolling back to ${ctx.log.colors.bold(target)}${current === undefined ? '' : ` (current: ${current.id})`}`);
-    lock.assertHeld();
-    const { retired } = await activateAudited(lock, t, activationFor(config, target, processes), ctx.log);
-    await auditVia(lock, { action: 'rollback', release: target, from: current?.id, retired, message: options.message });
-    const seconds = ((performance.now() - started) / 1000).toFixed(1);
-    ctx.log.event('rollback.done', { id: target, from: current?.id, seconds: Number(seconds) });
-    ctx.log.info(ctx.log.colors.green(`rolled back to ${target} in ${seconds} s`));
-    return retired;
+    return startHandover(ctx, lock, handoverSpecFor(config, { kind: 'rollback', release: target, processes, ...(options.message === undefined ? {} : { message: options.message }) }));
   });
-  if (options.wait === true) await waitAfterSwitch(ctx, t, config, retired);
+  const state = await followHandover(ctx, t, { root: L.root, app: config.app }, handover.id, options.wait === true ? 'done' : 'switched', handoverWatchMs(config, options.wait === true));
+  const seconds = ((performance.now() - started) / 1000).toFixed(1);
+  ctx.log.event('rollback.done', { id: target, from: current?.id, seconds: Number(seconds), switchMs: state?.switchMs });
+  ctx.log.info(ctx.log.colors.green(`rolled back to ${target} in ${seconds} s`) + describeAfter(state));
   return 0;
 }

@@ -159,6 +159,8 @@ export type SessionRequest =
   /** Builds the planned release (BuildResult; its "missing" is not empty when blobs are still absent, and nothing was built). */
   | { readonly op: 'build' }
   | { readonly op: 'audit'; readonly entry: Record<string, unknown> }
+  /** Starts the handover runner on the box and hands it the lock (the reply: { id, unit, pid }). */
+  | { readonly op: 'handover'; readonly spec: unknown }
   | PruneRequest;
 
 export type SessionReply =

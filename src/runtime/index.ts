@@ -85,7 +85,9 @@ export function monoServe(server: Server, options: MonoServeOptions = {}): MonoA
 
   // First listener: a response whose headers go out while draining (also one whose request came before) tells the client to
   // close the connection afterwards. res.end() without writeHead() goes through writeHead() too.
-  server.prependListener('request', (_req: IncomingMessage, res: ServerResponse) => {
+  // mono's check after a switch asks (X-Mono-Probe) which release answered.
+  server.prependListener('request', (req: IncomingMessage, res: ServerResponse) => {
+    if (release !== undefined && req.headers['x-mono-probe'] !== undefined) res.setHeader('x-mono-release', release);
     const writeHead = res.writeHead.bind(res) as (...args: unknown[]) => ServerResponse;
     res.writeHead = ((...args: unknown[]): ServerResponse => {
       if (draining && !res.headersSent) res.setHeader('connection', 'close');

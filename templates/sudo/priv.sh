@@ -81,6 +81,20 @@ case "$verb" in
       --setenv=MONO_APP="$APP" --setenv=MONO_PROCESS=release --setenv=MONO_RELEASE="$1" \
       /bin/sh "$ROOT/releases/$1/.mono/procs/release"
     ;;
+  handover)
+    # the handover runner, as the app user, in a transient unit: it outlives the SSH connection of the deploy that started it
+    [ $# -eq 1 ] || die "usage: handover ID"
+    valid_release "$1" || die "bad handover id: $1"
+    [ -f "$ROOT/.mono/handover/$1.json" ] || die "no handover $1 under $ROOT/.mono/handover"
+    exec systemd-run --quiet --collect --service-type=exec \
+      --unit="$APP-handover-$1" \
+      --description="$APP: handover $1" \
+      --property=User="$APP_USER" --property=Group="$APP_USER" \
+      --property=WorkingDirectory="$ROOT" --property=UMask=0077 \
+      --property=PrivateTmp=yes \
+      --property=KillMode=mixed --property=TimeoutStopSec=30s \
+      {{agent_bin}} agent handover run --root "$ROOT" --id "$1"
+    ;;
   nginx-reload)
     [ $# -eq 0 ] || die "usage: nginx-reload"
     nginx -t -q
@@ -91,6 +105,6 @@ case "$verb" in
     exec systemctl daemon-reload
     ;;
   *)
-    die "unknown command: ${verb:-(none)} (allowed: start stop restart reload is-active status enable retire logs run-release nginx-reload daemon-reload)"
+    die "unknown command: ${verb:-(none)} (allowed: start stop restart reload is-active status enable retire logs run-release handover nginx-reload daemon-reload)"
     ;;
 esac

@@ -5,7 +5,10 @@ import { before, test } from 'node:test';
 import type { BoxInfo } from '../../src/sandbox/index.js';
 import { appProject, type AppProject } from '../support/app.js';
 import { bootBox, boxSsh } from '../support/box.js';
-import { mono } from '../support/cli.js';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MONO, mono } from '../support/cli.js';
 
 let box: BoxInfo;
 let app: AppProject;
@@ -116,6 +119,13 @@ test('a redeploy with one changed file sends only that file and switches without
 });
 
 /** Requests nginx with a new connection each for `seconds`, on the box; resolves with [answered 200, anything else]. */
+/** Keep-alive clients: each curl sends 50 requests one after another on one connection (bodies are skipped: only "code=" words count). */
+function keepAliveLoadFor(seconds: number, host: string, tenant: string): Promise<[number, number]> {
+  const urls = Array.from({ length: 50 }, () => `http://127.0.0.1:${box.httpPort}/`).join(' ');
+  const script = `end=$((SECONDS+${seconds})); ok=0; bad=0; while [ $SECONDS -lt $end ]; do for c in $(curl -s -w " code=%{http_code} " --max-time 10 -H 'Host: ${host}' -H 'X-Tenant: ${tenant}' ${urls}); do case "$c" in code=200) ok=$((ok+1)) ;; code=*) bad=$((bad+1)) ;; esac; done; done; echo "$ok $bad"`;
+  return boxSsh(box, script, { timeoutMs: (seconds + 30) * 1000 }).then((r) => r.stdout.trim().split(' ').map(Number) as [number, number]);
+}
+
 function loadFor(seconds: number, host = 'localhost'): Promise<[number, number]> {
   const script = `end=$((SECONDS+${seconds})); ok=0; bad=0; while [ $SECONDS -lt $end ]; do c=$(curl -s -o /dev/null -w "%{http_code}" --max-time 5 -H 'Host: ${host}' http://127.0.0.1:${box.httpPort}/); if [ "$c" = 200 ]; then ok=$((ok+1)); else bad=$((bad+1)); fi; done; echo "$ok $bad"`;
   return boxSsh(box, script, { timeoutMs: (seconds + 30) * 1000 }).then((r) => r.stdout.trim().split(' ').map(Number) as [number, number]);
@@ -220,6 +230,8 @@ test('the old version finishes a running job after two more deploys, then exits 
   assert.equal(await curl('/'), `version 3 release ${v3}`);
   const three = await boxSsh(box, `systemctl is-active jobs-web@${v1} jobs-web@${v3}; cat /srv/jobs/shared/storage/jobs.log 2>/dev/null; true`);
   assert.deepEqual(three.stdout.split('\n').slice(0, 2), ['deactivating', 'active'], three.stdout);
+  const glance = await mono(['status'], { cwd: jobs.dir });
+  assert.match(glance.stdout, new RegExp(`jobs-web@${v1}  deactivating  \\(draining: finishing its work, exits by itself\\)`), glance.stdout);
   assert.ok(!three.stdout.includes('done'), 'the job on v1 is still running');
 
   // The job finishes on v1, then v1 exits by itself: status 0, not a kill.
@@ -394,4 +406,94 @@ test('old releases are pruned to release.keep, never the current one, and unused
   assert.ok(dirs.includes(current));
   const gc = await boxSsh(box, 'cd /srv/shop && for m in releases/*/.mono/manifest.json; do grep -o "[0-9a-f]\\{64\\}" "$m"; done | sort -u > /tmp/used; find .mono/store -type f ! -name "*.x" -printf "%f\\n" | grep -v partial | sort -u > /tmp/have; comm -13 /tmp/used /tmp/have | wc -l');
   assert.equal(gc.stdout.trim(), '0', 'no blob in the store is unused by a kept release');
+});
+
+test('per-tenant cutover: a busy tenant stays on the old version until its job is done; other tenants move at once', async () => {
+  const { app: multi, v1 } = await runtimeApp('multi', 'handover:\n  tenant_key: header:X-Tenant\n  verify_window: 1s\n');
+  const curl = (path: string, tenant?: string): Promise<string> =>
+    boxSsh(box, `curl -s --max-time 5 -H 'Host: multi.test' ${tenant === undefined ? '' : `-H 'X-Tenant: ${tenant}'`} 'http://127.0.0.1:${box.httpPort}${path}'`).then((r) => r.stdout.trim());
+  assert.equal(await curl('/job?ms=30000&tenant=acme', 'acme'), `started on ${v1}`);
+
+  // Load through the deploy: new connections (no tenant) and keep-alive connections (tenant globex).
+  const fresh = loadFor(10, 'multi.test');
+  const pooled = keepAliveLoadFor(10, 'multi.test', 'globex');
+  multi.write('VERSION', '2\n');
+  const second = await mono(['deploy', '--json'], { cwd: multi.dir });
+  assert.equal(second.code, 0, second.stderr);
+  const v2 = doneEvent(second.stdout).id;
+  const states = second.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; phase?: string; pins?: { tenant: string; release: string }[] });
+  const pinned = states.find((e) => e.type === 'handover.state' && e.phase === 'pinned');
+  assert.deepEqual(pinned?.pins?.map((p) => [p.tenant, p.release]), [['acme', v1]], 'deploy returns with acme pinned to v1');
+  // acme (busy) stays on v1; everyone else is on v2 at once, including requests without a key or with a hostile one.
+  assert.equal(await curl('/', 'acme'), `version 1 release ${v1}`);
+  assert.equal(await curl('/', 'globex'), `version 2 release ${v2}`);
+  assert.equal(await curl('/'), `version 2 release ${v2}`);
+  assert.equal(await curl('/', `../${v1}`), `version 2 release ${v2}`, 'a key with "/" is not a route');
+  assert.equal(await curl('/', '..'), `version 2 release ${v2}`);
+
+  const status = await mono(['handover', 'status'], { cwd: multi.dir });
+  assert.equal(status.code, 0, status.stderr);
+  assert.match(status.stdout, new RegExp(`deploy ${v1} → ${v2}  pinned \\(runner running\\)`));
+  assert.match(status.stdout, new RegExp(`pinned: tenant acme → ${v1} for \\d+s`));
+  const v1Active = await boxSsh(box, `systemctl is-active multi-web@${v1}`);
+  assert.equal(v1Active.stdout.trim(), 'active', 'v1 is not told to drain while a tenant is pinned to it');
+  const glance = await mono(['status'], { cwd: multi.dir });
+  assert.equal(glance.code, 0, glance.stderr);
+  assert.match(glance.stdout, new RegExp(`current release: ${v2}`));
+  assert.match(glance.stdout, new RegExp(`multi-web@${v1}  active  \\(serving pinned tenants, or waiting to drain\\)`));
+  assert.match(glance.stdout, new RegExp(`pinned: tenant acme → ${v1} for \\d+s`));
+  for (const [kind, load] of [['new-connection', fresh], ['keep-alive', pooled]] as const) {
+    const [ok, bad] = await load;
+    assert.equal(bad, 0, `${bad} failed ${kind} requests during the deploy (${ok} answered)`);
+    assert.ok(ok > 20, `the ${kind} load ran (${ok} requests)`);
+  }
+
+  // The job ends: acme moves to v2, then v1 drains and exits by itself.
+  const follow = await mono(['handover', 'follow', '--json'], { cwd: multi.dir, timeoutMs: 120_000 });
+  assert.equal(follow.code, 0, follow.stderr);
+  const moved = follow.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; tenants?: string[] }).find((e) => e.type === 'tenants.moved');
+  assert.deepEqual(moved?.tenants, ['acme']);
+  assert.equal(await curl('/', 'acme'), `version 2 release ${v2}`);
+  const after = await boxSsh(box, `cat /srv/multi/shared/storage/jobs.log; systemctl show -P Result multi-web@${v1}; systemctl is-active multi-web@${v1} || true`);
+  assert.deepEqual(after.stdout.split('\n'), [`done ${v1} acme`, 'success', 'inactive'], after.stdout);
+  const done = await mono(['handover', 'status', '--json'], { cwd: multi.dir });
+  const newest = (JSON.parse(done.stdout) as { handovers: { phase: string; pins: unknown[]; drained: { result: string }[] }[] }).handovers[0]!;
+  assert.deepEqual([newest.phase, newest.pins, newest.drained.map((d) => d.result)], ['done', [], ['success']]);
+  await boxSsh(box, 'systemctl stop "multi-*@*"; true');
+});
+
+test('the handover goes on when the CLI is killed mid-handover; `mono handover status` reports it', async () => {
+  const { app: orphan, v1 } = await runtimeApp('orphan', 'handover:\n  verify_window: 6s\n');
+  orphan.write('VERSION', '2\n');
+  const { spawn } = await import('node:child_process');
+  const child = spawn(process.execPath, [MONO, 'deploy'], { cwd: orphan.dir, env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: mkdtempSync(join(tmpdir(), 'mono-home-')), NO_COLOR: '1' } });
+  let stderr = '';
+  await new Promise<void>((resolve, reject) => {
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      // Killed while the runner watches the new release (the verify window): the laptop closed, the connection is gone.
+      if (/watching orphan-web@/.test(stderr)) {
+        child.kill('SIGKILL');
+        resolve();
+      }
+    });
+    child.on('exit', () => reject(new Error(`deploy ended before the handover was under way:\n${stderr}`)));
+  });
+  // The newest state file (this handover's) says "done" once the old release has drained.
+  const poll = await boxSsh(box, `cd /srv/orphan/.mono/handover; for i in $(seq 1 150); do grep -q '"phase":"done"' "$(ls -t *.state.json | head -n 1)" && break; sleep 0.2; done; true`, { timeoutMs: 60_000 });
+  assert.equal(poll.code, 0);
+  const status = await mono(['handover', 'status', '--json'], { cwd: orphan.dir });
+  assert.equal(status.code, 0, status.stderr);
+  const h = (JSON.parse(status.stdout) as { handovers: { from: string; release: string; phase: string; running: boolean; switchMs: number }[] }).handovers[0]!;
+  assert.equal(h.from, v1);
+  assert.equal(h.phase, 'done');
+  assert.equal(h.running, false);
+  assert.ok(h.switchMs < 1000, `switched in ${h.switchMs} ms`);
+  const served2 = await boxSsh(box, `curl -s --max-time 5 -H 'Host: orphan.test' http://127.0.0.1:${box.httpPort}/`);
+  assert.equal(served2.stdout.trim(), `version 2 release ${h.release}`);
+  const lock = await mono(['lock', 'status'], { cwd: orphan.dir });
+  assert.equal(lock.stdout.trim(), 'unlocked', 'the runner released the lock');
+  const audit = await mono(['audit', '--json'], { cwd: orphan.dir });
+  assert.match(audit.stdout, new RegExp(`"action":"activate","release":"${h.release}","from":"${v1}"`));
+  await boxSsh(box, 'systemctl stop "orphan-*@*"; true');
 });

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { test } from 'node:test';
 import { runSession } from '../../src/agent/session-loop.js';
-import { lockStatus, releaseLock, takeLock } from '../../src/agent/lock.js';
+import { lockStatus, releaseIfOurs, releaseLock, takeLock, transferLock } from '../../src/agent/lock.js';
 import { agentPaths, type AgentPaths } from '../../src/agent/paths.js';
 import type { LockInfo, LockReply, SessionReply } from '../../src/release/protocol.js';
 
@@ -166,4 +166,17 @@ test('every request but "lock" needs the lock; a line that is not JSON gets an e
   assert.equal(replies.length, 2);
   assert.match(!replies[0]!.ok ? replies[0]!.error.message : '', /"plan" needs the deploy lock: send "lock" first/);
   assert.equal(!replies[1]!.ok && replies[1]!.error.code, 'USAGE');
+});
+
+test('a held lock is handed to the handover runner: same token, its pid; the old holder dying no longer makes it stale', async () => {
+  const paths = newPaths();
+  const taken = await takeLock(paths, request, { pid: deadPid() });
+  assert.ok(taken.locked);
+  assert.equal(transferLock(paths, 'not-the-token', process.pid), false);
+  assert.equal(transferLock(paths, taken.info.token, process.pid), true);
+  const status = await lockStatus(paths);
+  assert.ok(status.locked);
+  assert.deepEqual([status.holder.pid, status.holder.token, status.stale], [process.pid, taken.info.token, false]);
+  assert.equal(releaseIfOurs(paths, taken.info.token), true, 'the runner releases it with the same token');
+  assert.equal(transferLock(paths, taken.info.token, process.pid), false, 'nothing to hand over once released');
 });

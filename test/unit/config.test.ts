@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { parseConfig } from '../../src/config/load.js';
 import { MonoError } from '../../src/errors.js';
+import { tenantVariable } from '../../src/config/types.js';
 import { printable } from '../../src/ops/show-config.js';
 import { starterConfig } from '../../src/ops/init.js';
 
@@ -30,7 +31,18 @@ const BASE = 'app: shop\nhost: root@203.0.113.7\n';
 
 test('a process type can have its own drain budget; the others keep drain_timeout', () => {
   const config = parseConfig(BASE + 'handover:\n  drain_timeout: 10m\n  drain_timeouts:\n    worker: 2h\n', join(project(), 'mono.yml'), {});
-  assert.deepEqual(config.handover, { drainTimeoutMs: 10 * 60_000, drainTimeoutsMs: { worker: 2 * 3600_000 }, verifyWindowMs: 5000 });
+  assert.deepEqual(config.handover, { drainTimeoutMs: 10 * 60_000, drainTimeoutsMs: { worker: 2 * 3600_000 }, verifyWindowMs: 5000, tenantPinTimeoutMs: 30 * 60_000 });
+});
+
+test('handover.tenant_key names the tenant by host, a header or a cookie', () => {
+  const parse = (key: string) => parseConfig(BASE + `handover:\n  tenant_key: "${key}"\n  tenant_pin_timeout: 2h\n`, join(project(), 'mono.yml'), {}).handover;
+  assert.deepEqual(parse('host').tenantKey, { kind: 'host', name: 'host' });
+  assert.deepEqual(parse('header:X-Tenant').tenantKey, { kind: 'header', name: 'X-Tenant' });
+  assert.deepEqual(parse('cookie:tenant_id').tenantKey, { kind: 'cookie', name: 'tenant_id' });
+  assert.equal(parse('host').tenantPinTimeoutMs, 2 * 3600_000);
+  assert.equal(tenantVariable({ kind: 'header', name: 'X-Tenant' }), '$http_x_tenant');
+  assert.equal(tenantVariable({ kind: 'cookie', name: 'tenant_id' }), '$cookie_tenant_id');
+  assert.equal(tenantVariable({ kind: 'host', name: 'host' }), '$host');
 });
 
 test('a minimal config gets every default', () => {
@@ -65,6 +77,7 @@ const TABLE: readonly (readonly [string, string, readonly string[]])[] = [
       'handover.drain_timeouts.release: the release command runs once and is not drained (hint: remove it; drain budgets apply to long-running process types)',
     ],
   ],
+  ['tenant key that nginx cannot name', BASE + 'handover:\n  tenant_key: "header:X Tenant;"\n', ['handover.tenant_key: expected host, header:<Name> or cookie:<name>']],
   ['TLS half configured', BASE + 'nginx:\n  tls:\n    certificate: /etc/ssl/shop.pem\n', ['nginx.tls.key: is required when the other TLS file is set (hint: give both nginx.tls.certificate and nginx.tls.key, or neither)']],
   ['hostile root path', BASE + 'root: "/srv/x; rm -rf /"\n', ["root: expected an absolute path on the box without spaces, quotes or ; { } $ \\"]],
   ['invalid cron', BASE + 'schedules:\n  backup: "every night"\n', ['schedules.backup: "every night" is not a valid cron expression (hint: use five fields: minute hour day-of-month month day-of-week, for example "0 3 * * *")']],

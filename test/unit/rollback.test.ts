@@ -26,13 +26,13 @@ test('the previous release is the newest other activated one still on the box', 
 });
 
 test('the release behind current.sock', async () => {
-  const { releaseOfSocket: behind } = await import('../../src/ops/deploy/units.js');
+  const { releaseOfSocket: behind } = await import('../../src/handover/units.js');
   assert.equal(behind('/run/shop/20261201T000001Z-00000001.sock\n'), '20261201T000001Z-00000001');
   assert.equal(behind(''), undefined);
 });
 
 test('systemctl show -p output is read by key, whatever order systemd prints it in', async () => {
-  const { parseProperties } = await import('../../src/ops/deploy/drain-wait.js');
+  const { parseProperties } = await import('../../src/handover/drain-wait.js');
   const props = parseProperties('Result=success\nActiveState=inactive\n');
   assert.equal(props.get('ActiveState'), 'inactive');
   assert.equal(props.get('Result'), 'success');

@@ -51,6 +51,15 @@ test('rendered nginx site with TLS matches its expectation', () => {
   expectFile('site-tls.conf', renderSetupFiles(config).nginxSite);
 });
 
+test('per-tenant cutover: a whitelisting map from the tenant key, and a symlink per pinned tenant', () => {
+  const files = renderSetupFiles(project('app: my-shop\nhost: root@h\nhandover:\n  tenant_key: header:X-Tenant\n'));
+  expectFile('site-tenants.conf', files.nginxSite);
+  expectFile('proxy-tenants.conf', files.nginxProxy);
+  assert.match(files.nginxSite.content, /map \$http_x_tenant \$mono_my_shop_tenant \{/);
+  assert.match(files.nginxProxy.content, /if \(-f \/run\/my-shop\/tenants\/\$mono_my_shop_tenant\.route\)/);
+  assert.doesNotMatch(files.nginxProxy.content, /proxy_pass http:\/\/unix:\/run\/my-shop\/current\.sock:;/);
+});
+
 test('HTTP redirects to the configured HTTPS port', () => {
   const config = project('app: shop\nhost: root@h\nnginx:\n  listen: 8080\n  tls:\n    certificate: /etc/ssl/a.pem\n    key: /etc/ssl/a.key\n    listen: 8443\n');
   const site = renderSetupFiles(config).nginxSite.content;

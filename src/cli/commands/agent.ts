@@ -73,6 +73,32 @@ export function registerAgent(program: Command): void {
     .option('--force', 'release whoever holds it')
     .action(lazy(async () => (await lockCommands()).releaseHandler));
 
+  const handover = agent.command('handover').description('the handover runner (a transient systemd unit) and what it records under <root>/.mono/handover');
+  const handoverCommands = async () => import('../../agent/handover/command.js');
+
+  handover
+    .command('run')
+    .description('run the handover <id>.json describes: start, check, switch, verify, move pinned tenants, drain the old release')
+    .requiredOption(...ROOT)
+    .requiredOption('--id <id>', 'the handover id')
+    .action(lazy(async () => (await handoverCommands()).runHandler));
+
+  handover
+    .command('follow')
+    .description('print the handover\'s events as JSON lines until it reaches --until (switched or done), then an "end" line')
+    .requiredOption(...ROOT)
+    .option('--id <id>', 'the handover id (default: the newest)')
+    .option('--until <phase>', 'switched or done', 'done')
+    .action(lazy(async () => (await handoverCommands()).followHandler));
+
+  handover
+    .command('status')
+    .description('the newest handovers\' states as one JSON line')
+    .requiredOption(...ROOT)
+    .option('--id <id>', 'only this handover')
+    .option('--last <n>', 'how many', '5')
+    .action(lazy(async () => (await handoverCommands()).statusHandler));
+
   agent
     .command('audit')
     .description('print the last entries of the audit log')

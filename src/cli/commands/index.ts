@@ -49,6 +49,23 @@ export function registerCommands(program: Command): void {
     .option('--wait', 'after the switch, wait until the old instances have finished their work and exited')
     .action(lazy(async () => (await import('../../ops/rollback.js')).rollbackCommand));
 
+  program
+    .command('status')
+    .description('the box at a glance: current release, running and draining instances, the lock, handovers under way')
+    .action(lazy(async () => (await import('../../ops/status.js')).statusCommand));
+
+  const handover = program.command('handover').description('the handovers on the box: where they are, and reattaching to one');
+  handover
+    .command('status')
+    .argument('[id]', 'one handover (default: the newest five)')
+    .description('phase, switch time, tenants pinned to the old version and for how long, instances still draining')
+    .action(lazy(async () => (await import('../../ops/handover/command.js')).handoverStatusCommand));
+  handover
+    .command('follow')
+    .argument('[id]', 'the handover to follow (default: the newest)')
+    .description('show a handover\'s progress from its start until it is done (the old version has drained); Ctrl-C leaves it running')
+    .action(lazy(async () => (await import('../../ops/handover/command.js')).handoverFollowCommand));
+
   const releases = program
     .command('releases')
     .description('list the releases on the box: current, running, size, who deployed, when, git commit')

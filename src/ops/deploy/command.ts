@@ -3,19 +3,20 @@ import { CommandFailedError, MonoError } from '../../errors.js';
 import type { Context } from '../../cli/context.js';
 import { faultCorruptBlobs } from '../../release/pack.js';
 import { formatBytes, Progress } from '../../release/progress.js';
-import type { BuildRequest, BuildResult, PruneResult } from '../../release/protocol.js';
+import type { BuildRequest, BuildResult } from '../../release/protocol.js';
 import type { RemoteProcess, SshTransport } from '../../transport/ssh.js';
 import { connect } from '../connect.js';
 import { layoutOf } from '../setup/layout.js';
-import { activateAudited, activationFor } from './activate.js';
 import { runBuild } from './build.js';
 import { readEnvSource, uploadEnv } from './env.js';
 import { acquireLock, AgentSession, holdingLock } from './lock.js';
 import { prepareRelease, type PreparedRelease } from './prepare.js';
-import { priv } from './units.js';
+import { priv } from '../../handover/units.js';
 import { closeReceiver, startReceiver, uploadRound, type UploadBlob } from './upload.js';
 import { auditVia } from './audit-entry.js';
-import { waitAfterSwitch } from './drain-wait.js';
+import { describeAfter, handoverWatchMs } from '../handover/watch.js';
+import { followHandover, startHandover } from '../handover/follow.js';
+import { handoverSpecFor } from '../handover/spec-for.js';
 
 export interface DeployOptions {
   readonly waitLock?: boolean;
@@ -85,15 +86,17 @@ export async function deployCommand(ctx: Context, options: DeployOptions): Promi
 
   const t = await connecting!;
   const lock = await acquireLock(t, L.root, { operation: 'deploy', release: release.id, ...(options.message === undefined ? {} : { message: options.message }) }, { wait: options.waitLock === true, log: ctx.log, session: starting! });
-  const retired = await holdingLock(ctx, lock, async () => {
+  let built!: BuildResult;
+  let sent!: { wireBytes: number; blobs: number; resent: number };
+  const handover = await holdingLock(ctx, lock, async () => {
     // The receiver's Node start-up overlaps with the question of which blobs are missing.
     const receiver = early(startReceiver(t, L.root, config.release.compress));
     step('locked');
     const request: BuildRequest = { id: release.id, manifest: release.manifest, meta: release.meta, processes: config.processes, shared: config.shared };
     const planned = await lock.call<{ missing: string[] }>({ op: 'plan', request });
-    const sent = await sendMissing(ctx, t, L.root, release, planned.missing, config.release.compress, receiver);
+    sent = await sendMissing(ctx, t, L.root, release, planned.missing, config.release.compress, receiver);
     step('sent');
-    let built = await lock.call<BuildResult>({ op: 'build' });
+    built = await lock.call<BuildResult>({ op: 'build' });
     if (built.missing.length > 0) {
       // Removed between the check and the build (by hand: prune waits for the lock): send those and build again, once.
       await sendMissing(ctx, t, L.root, release, built.missing, config.release.compress);
@@ -123,22 +126,14 @@ export async function deployCommand(ctx: Context, options: DeployOptions): Promi
         });
       }
     }
-    lock.assertHeld();
-    const { retired } = await activateAudited(lock, t, activationFor(config, release.id), ctx.log);
-    step('activated');
-    await auditVia(lock, { action: 'activate', release: release.id, retired, message: options.message });
-    const pruned = await lock.call<PruneResult>({ op: 'prune', keep: config.release.keep, app: config.app });
-    if (pruned.removedReleases.length > 0 || pruned.removedBlobs > 0) {
-      ctx.log.info(`  pruned ${pruned.removedReleases.length} old releases and ${pruned.removedBlobs} unused blobs (${formatBytes(pruned.freedBytes)})`);
-      await auditVia(lock, { action: 'prune', removed: pruned.removedReleases, blobs: pruned.removedBlobs, freedBytes: pruned.freedBytes });
-    }
-    const seconds = ((performance.now() - started) / 1000).toFixed(1);
-    ctx.log.event('deploy.done', { id: release.id, files: built.files, bytes: built.bytes, sentBytes: sent.wireBytes, sentBlobs: sent.blobs, resent: sent.resent, seconds: Number(seconds) });
-    ctx.log.info(c.green(`deployed ${release.id} in ${seconds} s`));
-    return retired;
+    return startHandover(ctx, lock, handoverSpecFor(config, { kind: 'deploy', release: release.id, keep: config.release.keep, ...(options.message === undefined ? {} : { message: options.message }) }));
   });
-  // Outside the lock: another deploy may start while these drain.
-  if (options.wait === true) await waitAfterSwitch(ctx, t, config, retired);
+  // The runner holds the lock now; this only watches. With --wait, until the old release has drained.
+  const state = await followHandover(ctx, t, { root: L.root, app: config.app }, handover.id, options.wait === true ? 'done' : 'switched', handoverWatchMs(config, options.wait === true));
+  step('activated');
+  const seconds = ((performance.now() - started) / 1000).toFixed(1);
+  ctx.log.event('deploy.done', { id: release.id, files: built.files, bytes: built.bytes, sentBytes: sent.wireBytes, sentBlobs: sent.blobs, resent: sent.resent, seconds: Number(seconds), switchMs: state?.switchMs });
+  ctx.log.info(c.green(`deployed ${release.id} in ${seconds} s`) + describeAfter(state));
   return 0;
 }
 

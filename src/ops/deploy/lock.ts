@@ -2,7 +2,7 @@
 // answers the deploy's requests (which blobs are missing, build, audit, prune): one agent process for the whole deploy.
 import { createInterface } from 'node:readline';
 import type { Context } from '../../cli/context.js';
-import { MonoError, type ErrorCode } from '../../errors.js';
+import { isErrorCode, MonoError } from '../../errors.js';
 import { monoVersion } from '../../cli/version.js';
 import type { Logger } from '../../log/logger.js';
 import type { LockInfo, LockReply, SessionHello, SessionReply, SessionRequest } from '../../release/protocol.js';
@@ -99,7 +99,7 @@ export class AgentSession {
     }
     const reply = parseReply<SessionReply>(line, `"${request.op}"`);
     if (reply.ok) return reply.result as T;
-    const code = ERROR_CODES.has(reply.error.code) ? (reply.error.code as ErrorCode) : 'REMOTE_FAILED';
+    const code = isErrorCode(reply.error.code) ? reply.error.code : 'REMOTE_FAILED';
     throw new MonoError(code, reply.error.message, { ...(reply.error.hint === undefined ? {} : { hint: reply.error.hint }), details: reply.error.details });
   }
 
@@ -110,8 +110,6 @@ export class AgentSession {
     await this.#proc.exit;
   }
 }
-
-const ERROR_CODES: ReadonlySet<string> = new Set<ErrorCode>(['USAGE', 'REMOTE_FAILED', 'LOCAL_FAILED', 'CHECK_FAILED', 'DISK_FULL', 'LOCKED', 'PREREQ_MISSING', 'INTERNAL']);
 
 async function tryHold(session: AgentSession, request: LockRequest): Promise<{ held?: HeldLock; reply: LockReply }> {
   const reply = await session.call<LockReply>({ op: 'lock', request: lockRequester(request) });

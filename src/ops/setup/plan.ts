@@ -87,7 +87,10 @@ export function buildSetupPlan(inputs: SetupInputs): Step[] {
 
   steps.push(
     managedFileStep({ id: 'tmpfiles', describe: `boot-time rule for ${L.runDir}`, path: L.tmpfiles, content: files.tmpfiles.content, mode: '0644', owner: 'root', group: 'root', stagingDir }),
-    runtimeDirStep(L.tmpfiles, { path: L.runDir, mode: '2750', owner: u, group: NGINX_GROUP }),
+    runtimeDirStep(L.tmpfiles, [
+      { path: L.runDir, mode: '2750', owner: u, group: NGINX_GROUP },
+      { path: `${L.runDir}/tenants`, mode: '2750', owner: u, group: NGINX_GROUP },
+    ]),
     nodeRuntimeStep(AGENT_BIN),
     managedFileStep({ id: 'agent-bin', describe: `${AGENT_BIN} command`, path: AGENT_BIN, content: AGENT_WRAPPER, mode: '0755', owner: 'root', group: 'root', stagingDir }),
     managedFileStep({

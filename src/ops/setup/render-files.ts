@@ -1,8 +1,8 @@
 // Renders every file mono setup installs from templates/ (the project's templates/ folder overrides mono's).
-import { serviceProcesses, type Config, type ListenAddress } from '../../config/types.js';
+import { AGENT_BIN, layoutOf, NGINX_GROUP } from './layout.js';
+import { serviceProcesses, tenantVariable, type Config, type ListenAddress } from '../../config/types.js';
 import { readTemplate } from '../../templates/find.js';
 import { render, type TemplateValues } from '../../templates/render.js';
-import { layoutOf, NGINX_GROUP } from './layout.js';
 
 export interface RenderedFile {
   readonly template: string;
@@ -65,13 +65,16 @@ export function renderSetupFiles(config: Config): RenderedSetupFiles {
     tls_certificate: tls?.certificate ?? '',
     tls_key: tls?.key ?? '',
     client_max_body_size: config.nginx.clientMaxBodySize,
+    tenant: config.handover.tenantKey !== undefined,
+    tenant_key: config.handover.tenantKey === undefined ? '' : config.handover.tenantKey.kind === 'host' ? 'host' : `${config.handover.tenantKey.kind} ${config.handover.tenantKey.name}`,
+    tenant_var: config.handover.tenantKey === undefined ? '' : tenantVariable(config.handover.tenantKey),
   };
   return {
     units,
     nginxSite: renderFile('nginx/site.conf', layout.nginxSite, nginxValues, config.dir),
     nginxProxy: renderFile('nginx/proxy.conf', layout.nginxProxy, nginxValues, config.dir),
     sudoers: renderFile('sudo/sudoers', layout.sudoers, { ...base, helper: layout.privHelper }, config.dir),
-    privHelper: renderFile('sudo/priv.sh', layout.privHelper, { ...base, processes: serviceProcesses(config).join(' ') }, config.dir),
+    privHelper: renderFile('sudo/priv.sh', layout.privHelper, { ...base, processes: serviceProcesses(config).join(' '), agent_bin: AGENT_BIN }, config.dir),
     tmpfiles: renderFile('systemd/tmpfiles.conf', layout.tmpfiles, base, config.dir),
     currentUnit: renderFile('systemd/current.service', layout.currentUnit, base, config.dir),
   };

@@ -116,8 +116,8 @@ export function envFileStep(path: string, user: string): Step {
   };
 }
 
-export function runtimeDirStep(tmpfilesPath: string, dir: DirSpec): Step {
-  const folders = foldersStep([dir], 'runtime-dir', `runtime folder ${dir.path} (recreated at boot by systemd-tmpfiles)`);
+export function runtimeDirStep(tmpfilesPath: string, dirs: readonly DirSpec[]): Step {
+  const folders = foldersStep(dirs, 'runtime-dir', `runtime folders ${dirs.map((d) => d.path).join(', ')} (recreated at boot by systemd-tmpfiles)`);
   return { ...folders, apply: async (t) => void (await t.run(tmpfilesCreate(tmpfilesPath))) };
 }
 

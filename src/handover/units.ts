@@ -1,5 +1,5 @@
 // Builders for what a deploy asks of systemd: through the privileged helper (sudo) and read-only listings.
-import { probe, shellScript, type Cmd } from '../../commands/cmd.js';
+import { probe, shellScript, type Cmd } from '../commands/cmd.js';
 
 export function priv(helper: string, ...args: string[]): Cmd {
   return { argv: [helper, ...args], privileged: true, mutates: !['is-active', 'status', 'logs'].includes(args[0] ?? '') };
@@ -51,22 +51,8 @@ export function watchUnit(unit: string, ms: number): Cmd {
   );
 }
 
-/** Where current.sock points now (empty output before the first switch). */
-export function readCurrentSocket(runDir: string): Cmd {
-  return probe(['readlink', '--', `${runDir}/current.sock`], { okCodes: [0, 1] });
-}
-
 /** The release a current.sock target names (/run/shop/<id>.sock), if any. */
 export function releaseOfSocket(readlinkOutput: string): string | undefined {
   const m = /\/([^/\s]+)\.sock$/.exec(readlinkOutput.trim());
   return m?.[1];
-}
-
-/** Points nginx at the new socket and `current` at the new release, each by one atomic rename. */
-export function switchCurrent(runDir: string, root: string, release: string): Cmd {
-  return shellScript(
-    'set -e; ln -sfn "$1/$3.sock" "$1/current.sock.mono-tmp"; mv -fT "$1/current.sock.mono-tmp" "$1/current.sock"; ln -sfn "releases/$3" "$2/current.mono-tmp"; mv -fT "$2/current.mono-tmp" "$2/current"',
-    [runDir, root, release],
-    { mutates: true },
-  );
 }

@@ -1,12 +1,9 @@
-// `--wait`: after the switch, wait until the retired instances have finished their work and exited, and say how each ended.
-import type { Context } from '../../cli/context.js';
-import { probe } from '../../commands/cmd.js';
-import type { Config } from '../../config/types.js';
-import { MonoError } from '../../errors.js';
-import type { Logger } from '../../log/logger.js';
-import type { Transport } from '../../transport/transport.js';
-import { drainTimeoutMs } from '../setup/render-files.js';
-import { parseInstances } from './units.js';
+// After the switch, the handover runner waits until the retired instances have finished their work and exited, and says how
+// each ended (systemd's Result).
+import { probe } from '../commands/cmd.js';
+import { MonoError } from '../errors.js';
+import type { Transport } from '../transport/transport.js';
+import type { Say } from './activate.js';
 
 export interface Drained {
   readonly unit: string;
@@ -28,11 +25,11 @@ export function parseProperties(text: string): Map<string, string> {
 }
 
 /** Polls the units every second until none is running; fails after `budgetMs` (the longest drain budget plus a margin). */
-export async function waitForDrain(t: Transport, units: readonly string[], budgetMs: number, log: Logger, pollMs = 1000): Promise<Drained[]> {
+export async function waitForDrain(t: Transport, units: readonly string[], budgetMs: number, log: Say, pollMs = 1000): Promise<Drained[]> {
   const started = Date.now();
   const done = new Map<string, Drained>();
   let lastNote = started;
-  log.info(`  waiting for ${units.length} old instance${units.length === 1 ? '' : 's'} to finish their work (--wait)`);
+  log.info(`  waiting for ${units.length} old instance${units.length === 1 ? '' : 's'} to finish their work`);
   for (;;) {
     for (const unit of units) {
       if (done.has(unit)) continue;
@@ -60,12 +57,4 @@ export async function waitForDrain(t: Transport, units: readonly string[], budge
     }
     await new Promise((r) => setTimeout(r, pollMs));
   }
-}
-
-/** `--wait` after a deploy or a rollback: the longest drain budget of the retired process types, plus the unit's margin and a minute. */
-export async function waitAfterSwitch(ctx: Context, t: Transport, config: Config, retired: readonly string[]): Promise<void> {
-  if (retired.length === 0) return;
-  const budgetMs = Math.max(...parseInstances(config.app, retired.join('\n')).map((i) => drainTimeoutMs(config, i.process))) + 120_000;
-  const drained = await waitForDrain(t, retired, budgetMs, ctx.log);
-  ctx.log.event('drain.done', { instances: drained });
 }
