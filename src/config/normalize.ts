@@ -100,6 +100,7 @@ export function normalize(raw: RawConfig, context: NormalizeContext): { config?:
       drainTimeoutMs: durationMs(raw.handover.drain_timeout),
       drainTimeoutsMs: Object.fromEntries(Object.entries(raw.handover.drain_timeouts).map(([process, d]) => [process, durationMs(d)])),
       verifyWindowMs: durationMs(raw.handover.verify_window),
+      listen: raw.handover.listen,
       ...(raw.handover.tenant_key === undefined ? {} : { tenantKey: tenantKey(raw.handover.tenant_key) }),
       tenantPinTimeoutMs: durationMs(raw.handover.tenant_pin_timeout),
     },

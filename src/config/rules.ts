@@ -36,6 +36,9 @@ export function crossFieldProblems(config: Config, raw: RawConfig): Problem[] {
     }
   }
   const processSource = raw.processes === undefined ? 'procfile' : 'processes';
+  if (config.processes['bridge'] !== undefined) {
+    problems.push(problem(`${processSource}`, 'the process type name "bridge" is taken by mono (<app>-bridge@ units forward a release\'s socket to its port)', 'rename that process type, for example to "bridge-worker"'));
+  }
   if (Object.keys(config.processes).length > 0 && config.processes['web'] === undefined) {
     problems.push(problem(processSource, 'there is no "web" process type, so nginx has nothing to send requests to', 'add a line such as "web: bin/server" (it listens on $MONO_LISTEN)'));
   }

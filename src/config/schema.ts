@@ -67,6 +67,10 @@ export const configSchema = z
         verify_window: duration
           .default('5s')
           .meta({ description: 'After the switch, how long the new web instance is watched; if it crashes meanwhile, traffic goes back to the old one, which still runs. 0s turns it off.' }),
+        listen: z
+          .enum(['socket', 'port'])
+          .default('socket')
+          .meta({ description: 'How the web process listens: socket (a unix socket per release, MONO_LISTEN) or port (a free loopback TCP port per release, MONO_PORT, which systemd-socket-proxyd bridges to the same per-release socket for nginx).' }),
         tenant_key: z
           .string()
           .regex(/^(host|header:[A-Za-z0-9-]{1,64}|cookie:[A-Za-z0-9_]{1,64})$/, { error: 'expected host, header:<Name> or cookie:<name>' })
@@ -76,7 +80,7 @@ export const configSchema = z
           .default('30m')
           .meta({ description: 'A tenant pinned to the old version moves to the new one after this long even if its jobs still run there.' }),
       })
-      .default({ drain_timeout: '30m', drain_timeouts: {}, verify_window: '5s', tenant_pin_timeout: '30m' }),
+      .default({ drain_timeout: '30m', drain_timeouts: {}, verify_window: '5s', listen: 'socket', tenant_pin_timeout: '30m' }),
     nginx: z
       .strictObject({
         server_names: z.array(z.string()).min(1, { error: 'list at least one server name' }).default(['_']),

@@ -55,6 +55,8 @@ export interface Config {
     readonly drainTimeoutsMs: Readonly<Record<string, number>>;
     /** How long the new web instance is watched after the switch (0: not at all). */
     readonly verifyWindowMs: number;
+    /** How the web process listens: its own unix socket, or a loopback port bridged to that socket. */
+    readonly listen: 'socket' | 'port';
     /** Per-tenant cutover: what names a request's tenant (handover.tenant_key). */
     readonly tenantKey?: TenantKey;
     readonly tenantPinTimeoutMs: number;

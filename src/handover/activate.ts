@@ -4,6 +4,8 @@
 import { MonoError } from '../errors.js';
 import type { Transport } from '../transport/transport.js';
 import type { HandoverSpec } from './spec.js';
+import { isActive } from '../commands/system.js';
+import { assignPort } from './port.js';
 import { confirmRouteNow, switchCurrentNow } from './route.js';
 import { healthProbe, listInstances, parseInstances, priv, watchUnit, type Instance } from './units.js';
 
@@ -41,6 +43,11 @@ export async function stopNew(t: Transport, s: HandoverSpec): Promise<void> {
 
 /** Starts every process type of the new release and health-checks its web instance. On failure nothing was switched. */
 export async function startNew(t: Transport, s: HandoverSpec, say: Say): Promise<void> {
+  if (s.listen === 'port' && s.processes.includes('web')) {
+    const running = (await t.run(isActive(webUnit(s)))).code === 0;
+    const port = await assignPort(`${s.root}/.mono/instances`, s.release, running);
+    say.info(`  web listens on 127.0.0.1:${port}, bridged to ${s.runDir}/${s.release}.sock`);
+  }
   for (const process of s.processes) {
     say.info(`  starting ${s.app}-${process}@${s.release}`);
     try {
@@ -106,7 +113,8 @@ export async function verifyAfterSwitch(t: Transport, s: HandoverSpec, previous:
 /** The app's instances that still run and belong to another release than `release`. */
 export async function runningOthers(t: Transport, app: string, release: string): Promise<Instance[]> {
   const instances = parseInstances(app, (await t.run(listInstances(app))).stdout);
-  return instances.filter((i) => i.release !== release && i.active !== 'inactive' && i.active !== 'failed');
+  // <app>-bridge@ units (handover.listen: port) go with their web instance: the helper's retire stops them.
+  return instances.filter((i) => i.process !== 'bridge' && i.release !== release && i.active !== 'inactive' && i.active !== 'failed');
 }
 
 /** Tells old instances to drain: no restart at boot, SIGTERM now; each exits once its work is done. */

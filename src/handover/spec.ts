@@ -22,6 +22,8 @@ export interface HandoverSpec {
   readonly release: string;
   /** Long-running process types, web first. */
   readonly processes: readonly string[];
+  /** How the web process listens: its own socket, or a loopback port (MONO_PORT) bridged to the socket. */
+  readonly listen: 'socket' | 'port';
   readonly healthPath: string;
   readonly healthTimeoutMs: number;
   readonly verifyWindowMs: number;
@@ -113,6 +115,8 @@ export function parseHandoverSpec(value: unknown): HandoverSpec {
   const confirm = v['confirm'] as Record<string, unknown> | undefined;
   const tenants = v['tenants'] as Record<string, unknown> | undefined;
   const keep = v['keep'];
+  const listen = v['listen'] ?? 'socket';
+  if (listen !== 'socket' && listen !== 'port') throw new MonoError('USAGE', 'handover spec: "listen" must be socket or port');
   const message = v['message'];
   return {
     id,
@@ -123,6 +127,7 @@ export function parseHandoverSpec(value: unknown): HandoverSpec {
     helper: str(v['helper'], 'helper'),
     release,
     processes: processes as string[],
+    listen,
     healthPath: str(v['healthPath'], 'healthPath'),
     healthTimeoutMs: ms(v['healthTimeoutMs'], 'healthTimeoutMs'),
     verifyWindowMs: ms(v['verifyWindowMs'], 'verifyWindowMs'),

@@ -6,6 +6,8 @@ APP='{{app}}'
 APP_USER='{{user}}'
 ROOT='{{root}}'
 PROCESSES=' {{processes}} '
+# socket: the web process listens on /run/APP/RELEASE.sock itself; port: on a loopback port, bridged to that path.
+WEB_LISTEN='{{web_listen}}'
 
 die() {
   echo "mono-priv: $*" >&2
@@ -44,6 +46,7 @@ case "$verb" in
     [ $# -eq 2 ] || die "usage: enable PROCESS RELEASE"
     valid_process "$1" || die "unknown process type: $1"
     valid_release "$2" || die "bad release id: $2"
+    if [ "$1" = web ] && [ "$WEB_LISTEN" = port ]; then systemctl enable --now --quiet "$APP-bridge@$2.socket"; fi
     exec systemctl enable --now --quiet "$APP-$1@$2.service"
     ;;
   retire)
@@ -52,6 +55,11 @@ case "$verb" in
     valid_process "$1" || die "unknown process type: $1"
     valid_release "$2" || die "bad release id: $2"
     systemctl disable --quiet "$APP-$1@$2.service"
+    if [ "$1" = web ] && [ "$WEB_LISTEN" = port ]; then
+      # no new connections through the bridge; the ones open finish (the bridge exits when idle)
+      systemctl disable --quiet "$APP-bridge@$2.socket"
+      systemctl stop --no-block "$APP-bridge@$2.socket"
+    fi
     exec systemctl stop --no-block "$APP-$1@$2.service"
     ;;
   logs)

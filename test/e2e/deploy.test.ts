@@ -497,3 +497,39 @@ test('the handover goes on when the CLI is killed mid-handover; `mono handover s
   assert.match(audit.stdout, new RegExp(`"action":"activate","release":"${h.release}","from":"${v1}"`));
   await boxSsh(box, 'systemctl stop "orphan-*@*"; true');
 });
+
+test('a web process that can only listen on TCP gets a loopback port per release, bridged to its socket; handovers fail no request', async () => {
+  const { readFileSync, writeFileSync } = await import('node:fs');
+  const server = [
+    "const http = require('node:http');",
+    "const server = http.createServer((req, res) => res.end(req.url === '/up' ? 'up' : 'tcp ' + process.env.MONO_RELEASE));",
+    "server.listen(Number(process.env.MONO_PORT), '127.0.0.1');",
+    "process.on('SIGTERM', () => { server.close(() => process.exit(0)); server.closeIdleConnections(); });",
+  ].join('\n');
+  const tcp = appProject(box, { app: 'tcp', procfile: 'web: node server.js\n', yaml: 'handover:\n  listen: port\n  verify_window: 1s\n', files: { 'server.js': server } });
+  const yml = `${tcp.dir}/mono.yml`;
+  writeFileSync(yml, readFileSync(yml, 'utf8').replace(/nginx:\n  listen: (.*)\n/, 'nginx:\n  listen: $1\n  server_names: [tcp.test]\n'));
+  assert.equal((await mono(['setup'], { cwd: tcp.dir })).code, 0);
+  const first = await mono(['deploy', '--json'], { cwd: tcp.dir });
+  assert.equal(first.code, 0, first.stderr);
+  const v1 = doneEvent(first.stdout).id;
+  const get = (): Promise<string> => boxSsh(box, `curl -s --max-time 5 -H 'Host: tcp.test' http://127.0.0.1:${box.httpPort}/`).then((r) => r.stdout.trim());
+  assert.equal(await get(), `tcp ${v1}`);
+  // The app listens on the port in its listen.env; systemd holds the release's socket and forwards to it.
+  const where = await boxSsh(box, `. /srv/tcp/.mono/instances/${v1}/listen.env; echo $MONO_PORT; ss -ltnpH "sport = :$MONO_PORT" | grep -c node; systemctl is-active tcp-bridge@${v1}.socket; stat -c '%F %U:%G' /run/tcp/${v1}.sock`);
+  const [port, listening, bridge, sock] = where.stdout.trim().split('\n');
+  assert.ok(Number(port) >= 20_000 && Number(port) < 30_000, `port ${port}`);
+  assert.deepEqual([listening, bridge, sock], ['1', 'active', 'socket tcp:www-data']);
+
+  const load = loadFor(8, 'tcp.test');
+  tcp.write('server.js', `${server}\n// v2\n`);
+  const second = await mono(['deploy', '--json'], { cwd: tcp.dir });
+  assert.equal(second.code, 0, second.stderr);
+  const v2 = doneEvent(second.stdout).id;
+  const [ok, bad] = await load;
+  assert.equal(bad, 0, `${bad} failed requests during the deploy (${ok} answered)`);
+  assert.equal(await get(), `tcp ${v2}`);
+  const old = await boxSsh(box, `sleep 1; systemctl is-active tcp-bridge@${v1}.socket tcp-web@${v1}; test -e /run/tcp/${v1}.sock && echo still-there || echo gone`);
+  assert.deepEqual(old.stdout.trim().split('\n'), ['inactive', 'inactive', 'gone'], 'the old release and its bridge are gone');
+  await boxSsh(box, 'systemctl stop "tcp-*@*"; true');
+});

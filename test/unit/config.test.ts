@@ -31,7 +31,7 @@ const BASE = 'app: shop\nhost: root@203.0.113.7\n';
 
 test('a process type can have its own drain budget; the others keep drain_timeout', () => {
   const config = parseConfig(BASE + 'handover:\n  drain_timeout: 10m\n  drain_timeouts:\n    worker: 2h\n', join(project(), 'mono.yml'), {});
-  assert.deepEqual(config.handover, { drainTimeoutMs: 10 * 60_000, drainTimeoutsMs: { worker: 2 * 3600_000 }, verifyWindowMs: 5000, tenantPinTimeoutMs: 30 * 60_000 });
+  assert.deepEqual(config.handover, { drainTimeoutMs: 10 * 60_000, drainTimeoutsMs: { worker: 2 * 3600_000 }, verifyWindowMs: 5000, listen: 'socket', tenantPinTimeoutMs: 30 * 60_000 });
 });
 
 test('handover.tenant_key names the tenant by host, a header or a cookie', () => {
@@ -78,6 +78,7 @@ const TABLE: readonly (readonly [string, string, readonly string[]])[] = [
     ],
   ],
   ['tenant key that nginx cannot name', BASE + 'handover:\n  tenant_key: "header:X Tenant;"\n', ['handover.tenant_key: expected host, header:<Name> or cookie:<name>']],
+  ['a process type named like mono\'s bridge units', BASE + 'processes:\n  web: bin/web\n  bridge: bin/bridge\n', ['processes: the process type name "bridge" is taken by mono (<app>-bridge@ units forward a release\'s socket to its port) (hint: rename that process type, for example to "bridge-worker")']],
   ['TLS half configured', BASE + 'nginx:\n  tls:\n    certificate: /etc/ssl/shop.pem\n', ['nginx.tls.key: is required when the other TLS file is set (hint: give both nginx.tls.certificate and nginx.tls.key, or neither)']],
   ['hostile root path', BASE + 'root: "/srv/x; rm -rf /"\n', ["root: expected an absolute path on the box without spaces, quotes or ; { } $ \\"]],
   ['invalid cron', BASE + 'schedules:\n  backup: "every night"\n', ['schedules.backup: "every night" is not a valid cron expression (hint: use five fields: minute hour day-of-month month day-of-week, for example "0 3 * * *")']],

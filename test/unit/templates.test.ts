@@ -60,6 +60,18 @@ test('per-tenant cutover: a whitelisting map from the tenant key, and a symlink 
   assert.doesNotMatch(files.nginxProxy.content, /proxy_pass http:\/\/unix:\/run\/my-shop\/current\.sock:;/);
 });
 
+test('a web process on a port: MONO_PORT from the instance\'s listen.env, and a bridge socket at the release\'s socket path', () => {
+  const files = renderSetupFiles(project('app: shop\nhost: root@h\nhandover:\n  listen: port\n'));
+  const web = files.units.find((u) => u.process === 'web')!.content;
+  assert.doesNotMatch(web, /MONO_LISTEN/);
+  assert.match(web, /^EnvironmentFile=\/srv\/shop\/\.mono\/instances\/%i\/listen\.env$/m);
+  assert.ok(files.bridge !== undefined);
+  expectFile('shop-bridge@.socket', files.bridge.socket);
+  expectFile('shop-bridge@.service', files.bridge.service);
+  assert.match(files.privHelper.content, /^WEB_LISTEN='port'$/m);
+  assert.equal(renderSetupFiles(project('app: shop\nhost: root@h\n')).bridge, undefined, 'no bridge for a socket app');
+});
+
 test('HTTP redirects to the configured HTTPS port', () => {
   const config = project('app: shop\nhost: root@h\nnginx:\n  listen: 8080\n  tls:\n    certificate: /etc/ssl/a.pem\n    key: /etc/ssl/a.key\n    listen: 8443\n');
   const site = renderSetupFiles(config).nginxSite.content;

@@ -40,6 +40,7 @@ export function handoverSpecFor(config: Config, r: SpecRequest): HandoverSpec {
     helper: L.privHelper,
     release: r.release,
     processes,
+    listen: config.handover.listen,
     healthPath: config.health.path,
     healthTimeoutMs: config.health.timeoutMs,
     verifyWindowMs: config.handover.verifyWindowMs,

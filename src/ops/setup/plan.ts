@@ -132,6 +132,13 @@ export function buildSetupPlan(inputs: SetupInputs): Step[] {
       validateStaged: (staged) => visudoCheck(staged),
       validationName: 'visudo -c',
     }),
+    // The bridge's service first: verifying the socket unit looks for the service it activates.
+    ...(files.bridge === undefined
+      ? []
+      : [
+          unitFileStep('unit-bridge-service', `systemd unit ${config.app}-bridge@.service (forwards a release's socket to its port)`, files.bridge.service.path, files.bridge.service.content, stagingDir),
+          unitFileStep('unit-bridge-socket', `systemd unit ${config.app}-bridge@.socket (nginx's socket for a web process on a port)`, files.bridge.socket.path, files.bridge.socket.content, stagingDir),
+        ]),
     ...files.units.map((unit) => unitFileStep(`unit-${unit.process}`, `systemd unit ${config.app}-${unit.process}@.service (hardened)`, unit.path, unit.content, stagingDir)),
     unitFileStep('unit-current', `systemd unit ${L.currentUnitName} (restores the route to the current release after a boot)`, L.currentUnit, files.currentUnit.content, stagingDir),
     enabledUnitStep(L.currentUnitName),

@@ -18,6 +18,8 @@ export interface RenderedSetupFiles {
   readonly privHelper: RenderedFile;
   readonly tmpfiles: RenderedFile;
   readonly currentUnit: RenderedFile;
+  /** handover.listen: port: the socket and the forwarder that bridge /run/<app>/<release>.sock to the release's port. */
+  readonly bridge?: { readonly socket: RenderedFile; readonly service: RenderedFile };
 }
 
 function listenText(l: ListenAddress): string {
@@ -46,6 +48,7 @@ export function renderSetupFiles(config: Config): RenderedSetupFiles {
         ...base,
         process,
         web: process === 'web',
+        web_socket: config.handover.listen === 'socket',
         start_timeout_s: Math.ceil(config.health.timeoutMs / 1000) + 30,
         // The unit's stop timeout must cover the whole drain budget: nothing is killed before it ends.
         drain_timeout_s: Math.ceil(drainTimeoutMs(config, process) / 1000) + 60,
@@ -74,8 +77,16 @@ export function renderSetupFiles(config: Config): RenderedSetupFiles {
     nginxSite: renderFile('nginx/site.conf', layout.nginxSite, nginxValues, config.dir),
     nginxProxy: renderFile('nginx/proxy.conf', layout.nginxProxy, nginxValues, config.dir),
     sudoers: renderFile('sudo/sudoers', layout.sudoers, { ...base, helper: layout.privHelper }, config.dir),
-    privHelper: renderFile('sudo/priv.sh', layout.privHelper, { ...base, processes: serviceProcesses(config).join(' '), agent_bin: AGENT_BIN }, config.dir),
+    privHelper: renderFile('sudo/priv.sh', layout.privHelper, { ...base, processes: serviceProcesses(config).join(' '), agent_bin: AGENT_BIN, web_listen: config.handover.listen }, config.dir),
     tmpfiles: renderFile('systemd/tmpfiles.conf', layout.tmpfiles, base, config.dir),
     currentUnit: renderFile('systemd/current.service', layout.currentUnit, base, config.dir),
+    ...(config.handover.listen === 'port'
+      ? {
+          bridge: {
+            socket: renderFile('systemd/bridge@.socket', `/etc/systemd/system/${config.app}-bridge@.socket`, base, config.dir),
+            service: renderFile('systemd/bridge@.service', `/etc/systemd/system/${config.app}-bridge@.service`, base, config.dir),
+          },
+        }
+      : {}),
   };
 }
