@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The README's demo: boot a local Debian 12 box (systemd-nspawn), provision it with `mono setup`,
-# show that a second run changes nothing, deploy the example app twice (the second time only one file
-# is sent), roll back to the first, and list releases and the audit log. KEEP=1 leaves the box running.
+# The README's demo: boot a local Debian 12 box (systemd-nspawn), provision it with `mono setup` (twice: the second run
+# changes nothing), deploy the multi-tenant example app (examples/tenants), then, under client load and with a long job
+# running for tenant "acme", deploy v2: no request fails, other tenants reach v2 at once, acme stays on v1 until its job
+# is done, then moves, and v1 exits by itself. Ends with a rollback, the releases and the audit log. KEEP=1 leaves the box.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -20,44 +21,54 @@ trap cleanup EXIT
 say "booting sandbox box '$name' (the first run builds a cached Debian root, about 2 minutes)"
 mono sandbox up --name "$name" > "$work/box.yml"
 
-cp examples/hello/Procfile examples/hello/server.js examples/hello/migrate.js "$work/"
-{ echo "app: hello"; cat "$work/box.yml"; echo "shared: [storage]"; } > "$work/mono.yml"
+cp examples/tenants/Procfile examples/tenants/server.mjs "$work/"
+cp dist/runtime/index.mjs "$work/runtime.mjs"   # an app from npm would import 'mono/runtime'
+{ grep -v '^#' examples/tenants/mono.example.yml; cat "$work/box.yml"; } > "$work/mono.yml"
 printf 'mono.yml\nbox.yml\n' > "$work/.monoignore"
 cd "$work"
+port=$(sed -n 's/.*listen: "127.0.0.1:\([0-9]*\)".*/\1/p' box.yml)
+on_box() { mono sandbox ssh --name "$name" -- "$@"; }
+ask() { on_box "curl -s -H 'X-Tenant: $1' http://127.0.0.1:$port/"; }
 
 say "mono.yml"
 cat mono.yml
-say "mono config (validated, resolved, secrets redacted)"
-mono config | head -20
-
 say "mono setup --dry-run: the plan, nothing changes"
 mono setup --dry-run
-
 say "mono setup: provision the box"
 mono setup
-
 say "mono setup again: idempotent, every step unchanged"
 mono setup
 
-say "on the box: the hardened unit template, the sudo rule, the nginx site"
-mono sandbox ssh --name "$name" -- "systemctl cat hello-web@.service | sed -n '1,25p'; echo; cat /etc/sudoers.d/mono-hello; echo; nginx -t 2>&1 | tail -1; ls -la /srv/hello; mono --version"
+say "on the box: the hardened unit template, the sudo rule, per-tenant routing in nginx"
+on_box "systemctl cat tenants-web@.service | sed -n '1,22p'; echo; cat /etc/sudoers.d/mono-tenants; echo; sed -n '/location/,/proxy_pass/p' /etc/nginx/mono/tenants/proxy.conf"
 
-say "the deploy user may run mono's helper, and nothing else as root"
-mono sandbox ssh --name "$name" -- "su -s /bin/sh hello -c 'sudo -n /usr/local/lib/mono/priv-hello is-active web none; sudo -n systemctl stop ssh' || true"
+say "mono deploy: v1"
+mono deploy -m v1
+v1=$(ask acme | sed 's/.*"release":"\([^"]*\)".*/\1/')
 
-port=$(sed -n 's/.*listen: "127.0.0.1:\([0-9]*\)".*/\1/p' box.yml)
-say "mono deploy: package, send, verify on the box, run the release command, switch"
-mono deploy
-mono sandbox ssh --name "$name" -- "curl -s http://127.0.0.1:$port/; cat /srv/hello/shared/storage/migrations.log"
+say "client load on the box (a new connection per request, tenants globex and initech), and a 20 s job for tenant acme"
+on_box "rm -f /tmp/load.*; (setsid sh -c 'ok=0; bad=0; i=0; while [ ! -e /tmp/load.stop ]; do i=\$((i+1)); t=globex; [ \$((i%2)) = 0 ] && t=initech; c=\$(curl -s -o /dev/null -w %{http_code} --max-time 5 -H \"X-Tenant: \$t\" http://127.0.0.1:$port/); if [ \"\$c\" = 200 ]; then ok=\$((ok+1)); else bad=\$((bad+1)); fi; echo \"\$ok \$bad\" > /tmp/load.count; done' >/dev/null 2>&1 &)"
+on_box "curl -s -X POST -H 'X-Tenant: acme' 'http://127.0.0.1:$port/jobs?seconds=20'"
+sleep 1
 
-say "change one file and deploy again: only that file is sent"
-sed -i 's/hello from release/hello again from release/' server.js
-mono deploy
-mono sandbox ssh --name "$name" -- "curl -s http://127.0.0.1:$port/"
+say "mono deploy: v2 (one changed file), while acme's job runs on v1"
+echo "// v2" >> server.mjs
+mono deploy -m v2
 
-say "mono rollback: back to the release active before (same activation, no upload)"
+say "right after: acme (busy) still on v1, everybody else already on v2"
+printf 'acme:    %s\nglobex:  %s\ninitech: %s\n' "$(ask acme)" "$(ask globex)" "$(ask initech)"
+mono handover status
+
+say "mono handover follow: acme moves once its job is done, then v1 drains and exits by itself"
+mono handover follow
+
+say "after: acme on v2 too; the job finished on v1; v1 exited cleanly; failed requests under load"
+printf 'acme:    %s\n' "$(ask acme)"
+on_box "touch /tmp/load.stop; sleep 1; cat /srv/tenants/shared/storage/jobs.log; echo; systemctl show -p ActiveState,Result,ExecMainStatus tenants-web@$v1; read ok bad < /tmp/load.count; echo \"load: \$ok requests answered, \$bad failed\""
+
+say "mono rollback: back to v1 through the same handover (no upload)"
 mono rollback -m "demo"
-mono sandbox ssh --name "$name" -- "curl -s http://127.0.0.1:$port/"
+printf 'acme:    %s\n' "$(ask acme)"
 
 say "mono releases and mono audit"
 mono releases
