@@ -41,7 +41,6 @@ export async function runHandover(root: string, id: string, options: RunOptions 
     const previous = currentReleaseNow(spec.runDir);
     j.update({ ...(previous === undefined ? {} : { from: previous }) });
     await startNew(t, spec, j);
-    const healthy = Date.now();
     let switchMs: number | undefined;
     try {
       if (spec.tenants !== undefined) releaseOrphanedPins(spec.tenants.dir, dir, id, j);
@@ -66,7 +65,7 @@ export async function runHandover(root: string, id: string, options: RunOptions 
     }
     releaseLock();
     j.update({ phase: pins.length > 0 ? 'pinned' : 'switched', switchMs, pins, draining: retired.map((unit) => ({ unit, since: new Date().toISOString() })) });
-    j.info(`  traffic is on ${spec.release} (${Date.now() - healthy} ms after it was healthy)`);
+    j.info(`  ${spec.release} serves${pins.length > 0 ? `; ${pins.length} tenant${pins.length === 1 ? '' : 's'} stay on ${previous!} until their jobs finish` : ''}`);
     if (pins.length > 0) {
       await movePinned(spec, previous!, pins, j, options.pollMs ?? 500);
       const more = await retireOld(t, spec, dir, id, j);
