@@ -175,7 +175,7 @@ import fs from 'node:fs';
 import { monoServe } from './runtime.mjs';
 const version = fs.readFileSync(new URL('./VERSION', import.meta.url), 'utf8').trim();
 const release = process.env.MONO_RELEASE;
-const app = monoServe(http.createServer((req, res) => {
+const server = http.createServer((req, res) => {
   const url = new URL(req.url, 'http://app');
   if (url.pathname === '/up') return res.end('up');
   if (url.pathname === '/job') {
@@ -183,8 +183,18 @@ const app = monoServe(http.createServer((req, res) => {
     app.job(() => new Promise((r) => setTimeout(r, Number(url.searchParams.get('ms')))).then(() => fs.appendFileSync('storage/jobs.log', 'done ' + release + ' ' + tenant + '\\n')), { tenant });
     return res.end('started on ' + release);
   }
+  if (url.pathname === '/slow') return void setTimeout(() => res.end('slow done on ' + release), Number(url.searchParams.get('ms')));
   res.end('version ' + version + ' release ' + release);
-}));
+});
+// An upgraded connection (as a WebSocket is): a tick with the release and the time every 500 ms until the client says bye.
+server.on('upgrade', (req, socket) => {
+  socket.write('HTTP/1.1 101 Switching Protocols\\r\\nUpgrade: mono-test\\r\\nConnection: Upgrade\\r\\n\\r\\n');
+  const tick = setInterval(() => socket.write('tick ' + release + ' ' + Date.now() + '\\n'), 500);
+  socket.on('data', (d) => { if (String(d).includes('bye')) socket.end(); });
+  socket.on('close', () => clearInterval(tick));
+  socket.on('error', () => clearInterval(tick));
+});
+const app = monoServe(server);
 `;
 
 /** A project for JOBS_SERVER on mono/runtime, with its own server name, set up and deployed once. */
@@ -532,4 +542,35 @@ test('a web process that can only listen on TCP gets a loopback port per release
   const old = await boxSsh(box, `sleep 1; systemctl is-active tcp-bridge@${v1}.socket tcp-web@${v1}; test -e /run/tcp/${v1}.sock && echo still-there || echo gone`);
   assert.deepEqual(old.stdout.trim().split('\n'), ['inactive', 'inactive', 'gone'], 'the old release and its bridge are gone');
   await boxSsh(box, 'systemctl stop "tcp-*@*"; true');
+});
+
+test('an upgraded connection (WebSocket) and a long poll open at the switch stay up on the old version until they end; then it exits', async () => {
+  const { app: ws, v1 } = await runtimeApp('ws', 'handover:\n  verify_window: 1s\n');
+  // On the box: a raw upgrade through nginx that listens for 16 s, then says bye; and a 12 s long poll.
+  const client = [
+    "const s = require('node:net').connect(" + box.httpPort + ", '127.0.0.1');",
+    "s.write('GET /ws HTTP/1.1\\r\\nHost: ws.test\\r\\nUpgrade: mono-test\\r\\nConnection: Upgrade\\r\\n\\r\\n');",
+    "let out = ''; s.on('data', (d) => (out += d));",
+    "setTimeout(() => s.write('bye\\n'), 16000);",
+    "s.on('close', () => require('node:fs').writeFileSync('/tmp/ws.out', out));",
+  ].join('\n');
+  await boxSsh(box, `rm -f /tmp/ws.out /tmp/slow.out; cat > /tmp/ws-client.js <<'EOF'\n${client}\nEOF\n(setsid node /tmp/ws-client.js >/dev/null 2>&1 &); (setsid sh -c "curl -s --max-time 30 -H 'Host: ws.test' 'http://127.0.0.1:${box.httpPort}/slow?ms=12000' > /tmp/slow.out" >/dev/null 2>&1 &)`);
+  await new Promise((r) => setTimeout(r, 1500));
+  ws.write('VERSION', '2\n');
+  const second = await mono(['deploy', '--json'], { cwd: ws.dir });
+  assert.equal(second.code, 0, second.stderr);
+  const switchedAt = Date.parse((second.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; time: string }).find((e) => e.type === 'deploy.done'))!.time);
+  const v2 = doneEvent(second.stdout).id;
+  const during = await boxSsh(box, `systemctl is-active ws-web@${v1}; curl -s -H 'Host: ws.test' http://127.0.0.1:${box.httpPort}/`);
+  assert.deepEqual(during.stdout.trim().split('\n'), ['deactivating', `version 2 release ${v2}`], 'v1 drains while v2 serves');
+
+  const after = await boxSsh(box, `for i in $(seq 1 150); do [ -s /tmp/ws.out ] && [ -s /tmp/slow.out ] && [ "$(systemctl is-active ws-web@${v1})" = inactive ] && break; sleep 0.2; done; cat /tmp/slow.out; echo; grep -c . /tmp/ws.out; grep '^tick' /tmp/ws.out | tail -n 1; systemctl show -P Result ws-web@${v1}`, { timeoutMs: 60_000 });
+  const [slow, lines, lastTick, result] = after.stdout.trim().split('\n');
+  assert.equal(slow, `slow done on ${v1}`, 'the long poll was answered by v1 after the switch');
+  const [, release, at] = (lastTick ?? '').split(' ');
+  assert.equal(release, v1, 'the upgraded connection stayed on v1');
+  assert.ok(Number(at) > switchedAt + 3000, `v1 still sent on the upgraded connection well after the switch (${Number(at) - switchedAt} ms)`);
+  assert.ok(Number(lines) >= 25, `the connection was never cut (${lines} lines)`);
+  assert.equal(result, 'success', 'v1 exited by itself once both had ended');
+  await boxSsh(box, 'systemctl stop "ws-*@*"; true');
 });
