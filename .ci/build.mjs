@@ -15,7 +15,7 @@ const common = {
   logLevel: 'warning',
   define: { __MONO_VERSION__: JSON.stringify(pkg.version) },
   // ssh2 probes optional native add-ons inside try/catch; without them it uses pure JS.
-  external: ['cpu-features', '*.node'],
+  external: ['cpu-features', '*.node', 'pg-native'],
   // Some bundled CommonJS dependencies call require(); give ESM output a real one.
   banner: {
     js: [

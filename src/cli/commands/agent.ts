@@ -100,6 +100,17 @@ export function registerAgent(program: Command): void {
     .action(lazy(async () => (await handoverCommands()).statusHandler));
 
   agent
+    .command('backup')
+    .description('back up one database into <dir>/<db>/<id>/ (dump, globals, manifest from the same snapshot, checked)')
+    .requiredOption(...ROOT)
+    .requiredOption('--dir <path>', 'the backups folder (backups.dir)')
+    .requiredOption('--db <name>', 'the database')
+    .requiredOption('--user <role>', 'the role to connect as')
+    .option('--host <host>', 'host or socket folder (default: the local unix socket)')
+    .option('--port <n>', 'port', '5432')
+    .action(lazy(async () => (await import('../../agent/backup/command.js')).backupHandler));
+
+  agent
     .command('audit')
     .description('print the last entries of the audit log')
     .requiredOption(...ROOT)

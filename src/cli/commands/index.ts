@@ -50,6 +50,12 @@ export function registerCommands(program: Command): void {
     .action(lazy(async () => (await import('../../ops/rollback.js')).rollbackCommand));
 
   program
+    .command('backup')
+    .description('back up the databases on the box: pg_dump and a manifest from the same snapshot, written safely (0600) and checked')
+    .option('--db <name>', 'only this database (default: every one in mono.yml)')
+    .action(lazy(async () => (await import('../../ops/backup/command.js')).backupCommand));
+
+  program
     .command('status')
     .description('the box at a glance: current release, running and draining instances, the lock, handovers under way')
     .action(lazy(async () => (await import('../../ops/status.js')).statusCommand));

@@ -1,5 +1,5 @@
 // Calls a `mono agent` verb on the box and parses its one-line JSON reply.
-import { MonoError } from '../../errors.js';
+import { CommandFailedError, MonoError, type ErrorCode } from '../../errors.js';
 import type { Transport } from '../../transport/transport.js';
 import { AGENT_BIN } from '../setup/layout.js';
 
@@ -27,4 +27,19 @@ export async function agentCall<T>(t: Transport, verb: readonly string[], root: 
     mutates: !['releases', 'store-missing', 'audit'].includes(verb[0] ?? '') && !(verb[0] === 'lock' && verb[1] === 'status'),
   });
   return parseReply<T>(out.stdout, `"${verb.join(' ')}"`);
+}
+
+/**
+ * An agent verb that failed on the box printed its own "error: …" and "hint: …" lines and exited with its error's exit code:
+ * the same error here, instead of "mono exited with status 5".
+ */
+export function agentFailure(error: CommandFailedError): MonoError {
+  const lines = error.stderr.split('\n');
+  const at = lines.findIndex((l) => l.startsWith('error: '));
+  if (at === -1) return error;
+  const message = lines[at]!.slice('error: '.length);
+  const hint = lines.slice(at + 1).find((l) => l.startsWith('hint: '))?.slice('hint: '.length);
+  const details = lines.slice(at + 1).filter((l) => l.startsWith('  ')).map((l) => l.trim());
+  const code: ErrorCode = error.status === 7 ? 'LOCKED' : error.status === 6 ? 'PREREQ_MISSING' : error.status === 2 ? 'USAGE' : error.status === 3 ? 'SSH_DISCONNECTED' : 'REMOTE_FAILED';
+  return new MonoError(code, message, { ...(hint === undefined ? {} : { hint }), details, cause: error });
 }

@@ -1,0 +1,184 @@
+// `mono agent backup`: one database's backup on the box. The rows of every table are counted in a REPEATABLE READ
+// transaction whose snapshot pg_dump then uses (pg_export_snapshot + --snapshot), so the manifest describes exactly what
+// the dump holds. Files are written into <dir>/<db>/.partial-<id>/ (0600, fsynced), checked (sha256 re-read, a full read
+// of the archive, the table count), and the folder is renamed to <dir>/<db>/<id>/ only then: a backup folder without the
+// ".partial-" prefix is always complete.
+import { createHash } from 'node:crypto';
+import { closeSync, createReadStream, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import pg from 'pg';
+import { monoVersion } from '../../cli/version.js';
+import { MonoError } from '../../errors.js';
+import { BACKUP_ID, backupId, pgMajor, type BackupFile, type BackupManifest } from '../../backup/manifest.js';
+import { formatBytes } from '../../release/progress.js';
+import { capture, pipe } from './pipe.js';
+import { takeBackupLock } from './lock.js';
+
+export interface DatabaseTarget {
+  readonly name: string;
+  readonly user: string;
+  readonly host?: string;
+  readonly port: number;
+}
+
+export interface BackupRun {
+  readonly dir: string;
+  readonly db: DatabaseTarget;
+  readonly info: (message: string) => void;
+  readonly warn: (message: string) => void;
+}
+
+const TABLES_SQL = `
+SELECT n.nspname AS schema, c.relname AS name
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind = 'r'
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%'
+  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+ORDER BY 1, 2`;
+
+const INDEXES_SQL = `
+SELECT count(*)::int AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('i', 'I') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'`;
+
+/** The newest complete backup of a database (its manifest), if any. */
+export function newestManifest(dbDir: string): BackupManifest | undefined {
+  let names: string[];
+  try {
+    names = readdirSync(dbDir).filter((n) => BACKUP_ID.test(n)).sort();
+  } catch {
+    return undefined;
+  }
+  for (const name of names.reverse()) {
+    try {
+      return JSON.parse(readFileSync(`${dbDir}/${name}/manifest.json`, 'utf8')) as BackupManifest;
+    } catch {
+      continue;
+    }
+  }
+  return undefined;
+}
+
+function fsyncDir(path: string): void {
+  const fd = openSync(path, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+async function sha256Of(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/** About twice the last backup must be free before a new one starts (a dump can grow, and the old one stays). */
+function checkSpace(dir: string, previous: BackupManifest | undefined): void {
+  if (previous === undefined) return;
+  const last = previous.files.reduce((n, f) => n + f.bytes, 0);
+  const st = statfsSync(dir);
+  const free = st.bavail * st.bsize;
+  if (free < 2 * last) {
+    throw new MonoError('DISK_FULL', `not enough free space in ${dir}: ${formatBytes(free)} free, and the last backup took ${formatBytes(last)} (about twice that is needed)`, {
+      hint: 'free space there or prune old backups, then run the backup again; nothing was written',
+    });
+  }
+}
+
+export async function runBackup(r: BackupRun): Promise<BackupManifest> {
+  const { db } = r;
+  const dbDir = `${r.dir}/${db.name}`;
+  const unlock = takeBackupLock(r.dir, db.name, r.warn);
+  const started = new Date();
+  const id = backupId(started);
+  const partial = `${dbDir}/.partial-${id}`;
+  try {
+    mkdirSync(dbDir, { recursive: true, mode: 0o700 });
+    for (const stale of readdirSync(dbDir).filter((n) => n.startsWith('.partial-'))) {
+      r.warn(`removing ${stale}, left by a backup that did not finish`);
+      rmSync(`${dbDir}/${stale}`, { recursive: true, force: true });
+    }
+    checkSpace(r.dir, newestManifest(dbDir));
+    const [pgDump, zstd] = await Promise.all([capture(['pg_dump', '--version']), capture(['zstd', '--version'])]);
+    const host = db.host ?? '/var/run/postgresql';
+    const client = new pg.Client({ host, port: db.port, user: db.user, database: db.name, connectionTimeoutMillis: 10_000 });
+    try {
+      await client.connect();
+    } catch (error) {
+      throw new MonoError('REMOTE_FAILED', `cannot connect to database ${db.name} as ${db.user} (${host}:${db.port}): ${(error as Error).message}`, {
+        hint: 'check that PostgreSQL runs (systemctl status postgresql), that the database and role exist, and `databases` in mono.yml; nothing was written',
+      });
+    }
+    let manifest: BackupManifest;
+    try {
+      const versionNum = Number((await client.query<{ server_version_num: string }>('SHOW server_version_num')).rows[0]?.server_version_num);
+      const version = (await client.query<{ server_version: string }>('SHOW server_version')).rows[0]?.server_version ?? '?';
+      if (pgMajor(pgDump) < pgMajor(versionNum)) {
+        throw new MonoError('PREREQ_MISSING', `pg_dump is older than the server (${pgDump}; server ${version}): it cannot dump it correctly`, {
+          hint: `install postgresql-client-${pgMajor(versionNum)} on the box (apt-get install postgresql-client-${pgMajor(versionNum)}), then run the backup again`,
+        });
+      }
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      const snapshot = (await client.query<{ s: string }>('SELECT pg_export_snapshot() AS s')).rows[0]!.s;
+      const rows: Record<string, number> = {};
+      for (const t of (await client.query<{ schema: string; name: string }>(TABLES_SQL)).rows) {
+        const q = `SELECT count(*)::bigint AS n FROM ${client.escapeIdentifier(t.schema)}.${client.escapeIdentifier(t.name)}`;
+        rows[`${t.schema}.${t.name}`] = Number((await client.query<{ n: string }>(q)).rows[0]!.n);
+      }
+      const indexCount = (await client.query<{ n: number }>(INDEXES_SQL)).rows[0]!.n;
+      mkdirSync(partial, { mode: 0o700 });
+      const env = { ...process.env, PGHOST: host, PGPORT: String(db.port), PGUSER: db.user, PGDATABASE: db.name };
+      r.info(`  dumping ${db.name} (${Object.keys(rows).length} tables, snapshot ${snapshot})`);
+      // PostgreSQL < 16 has no zstd in pg_dump: an uncompressed custom archive through zstd (DESIGN §5: faster and smaller than gzip).
+      const dump = await pipe(['pg_dump', '--format=custom', '--compress=0', `--snapshot=${snapshot}`, '--no-password'], ['zstd', '-q', '-3', '-T2', '-c'], { file: `${partial}/dump.zst` }, { env });
+      const globals = await pipe(['pg_dumpall', '--globals-only', '--no-role-passwords', '--no-password', '-l', db.name], ['zstd', '-q', '-3', '-c'], { file: `${partial}/globals.sql.zst` }, { env });
+      await client.query('COMMIT');
+      const files: BackupFile[] = [
+        { name: 'dump.zst', bytes: dump.bytes, sha256: dump.sha256 },
+        { name: 'globals.sql.zst', bytes: globals.bytes, sha256: globals.sha256 },
+      ];
+      // Checks: what is on disk is what was written; the archive reads to its end; it holds every table.
+      r.info('  checking: sha256, a full read of the archive, the table count');
+      for (const f of files) {
+        if ((await sha256Of(`${partial}/${f.name}`)) !== f.sha256) throw new MonoError('CHECK_FAILED', `${f.name} does not read back as written (sha256 differs)`, { hint: 'the disk of the box may be failing: check it (dmesg, smartctl); nothing was kept from this run' });
+      }
+      await pipe(['zstd', '-dc', '--', `${partial}/dump.zst`], ['pg_restore', '--exit-on-error', '--file=/dev/null'], 'discard');
+      const list = await pipe(['zstd', '-dc', '--', `${partial}/dump.zst`], ['pg_restore', '--list'], 'capture', { secondMayStopEarly: true });
+      const tableData = list.output.split('\n').filter((l) => / TABLE DATA /.test(l) && !l.startsWith(';')).length;
+      if (tableData !== Object.keys(rows).length) {
+        throw new MonoError('CHECK_FAILED', `the dump holds data for ${tableData} tables, the database had ${Object.keys(rows).length}`, { hint: 'look at pg_dump\'s messages above; nothing was kept from this run' });
+      }
+      manifest = {
+        version: 1,
+        id,
+        db: db.name,
+        startedAt: started.toISOString(),
+        durationMs: Date.now() - started.getTime(),
+        server: { version, versionNum },
+        tools: { pgDump, zstd, mono: monoVersion() },
+        snapshot,
+        rows,
+        tableCount: Object.keys(rows).length,
+        indexCount,
+        files,
+        checks: { sha256: true, fullRead: true, tableCount: true },
+      };
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+    const file = `${partial}/manifest.json`;
+    writeFileSync(file, JSON.stringify(manifest, null, 2) + '\n', { mode: 0o600, flag: 'wx' });
+    const fd = openSync(file, 'r');
+    fsyncSync(fd);
+    closeSync(fd);
+    fsyncDir(partial);
+    renameSync(partial, `${dbDir}/${id}`);
+    fsyncDir(dbDir);
+    return manifest;
+  } catch (error) {
+    rmSync(partial, { recursive: true, force: true });
+    throw error;
+  } finally {
+    unlock();
+  }
+}

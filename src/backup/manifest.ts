@@ -1,0 +1,40 @@
+// A backup's manifest: what the dump holds, counted in the same snapshot the dump was taken from, plus what was written.
+// It is written last, inside the backup's folder, and the folder is renamed into place only after every check passed.
+
+export const BACKUP_ID = /^\d{8}T\d{6}Z$/;
+
+export interface BackupFile {
+  readonly name: string;
+  readonly bytes: number;
+  readonly sha256: string;
+}
+
+export interface BackupManifest {
+  readonly version: 1;
+  readonly id: string;
+  readonly db: string;
+  readonly startedAt: string;
+  readonly durationMs: number;
+  readonly server: { readonly version: string; readonly versionNum: number };
+  readonly tools: { readonly pgDump: string; readonly zstd: string; readonly mono: string };
+  /** The snapshot pg_dump used (pg_export_snapshot() of the counting transaction). */
+  readonly snapshot: string;
+  /** Exact rows per table ("schema.table"), counted in that snapshot. */
+  readonly rows: Readonly<Record<string, number>>;
+  readonly tableCount: number;
+  readonly indexCount: number;
+  readonly files: readonly BackupFile[];
+  readonly checks: { readonly sha256: true; readonly fullRead: true; readonly tableCount: true };
+}
+
+/** "YYYYMMDDTHHMMSSZ" for a date (UTC): sorts by time, and names the backup's folder. */
+export function backupId(date: Date): string {
+  return date.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** The major version in "pg_dump (PostgreSQL) 15.8 (Debian 15.8-0+deb12u1)" or a server_version_num (150008). */
+export function pgMajor(text: string | number): number {
+  if (typeof text === 'number') return Math.floor(text / 10_000);
+  const m = /\(PostgreSQL\)\s+(\d+)/.exec(text);
+  return m?.[1] === undefined ? 0 : Number(m[1]);
+}

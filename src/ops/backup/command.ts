@@ -1,0 +1,44 @@
+// `mono backup [--db NAME]`: runs the backup on the box (one database after the other) and shows its progress as it goes.
+import type { Context } from '../../cli/context.js';
+import type { BackupManifest } from '../../backup/manifest.js';
+import { CommandFailedError, MonoError } from '../../errors.js';
+import { formatBytes } from '../../release/progress.js';
+import { connect } from '../connect.js';
+import { agentArgv, agentFailure, parseReply } from '../deploy/agent-call.js';
+import { layoutOf } from '../setup/layout.js';
+
+export async function backupCommand(ctx: Context, options: { db?: string }): Promise<number> {
+  const config = await ctx.config();
+  const dbs = config.databases.filter((d) => options.db === undefined || d.name === options.db);
+  if (config.databases.length === 0) throw new MonoError('USAGE', 'mono.yml lists no databases to back up', { hint: 'add them, for example: databases: [{ name: shop }]' });
+  if (dbs.length === 0) throw new MonoError('USAGE', `${options.db ?? ''} is not one of the databases in mono.yml (${config.databases.map((d) => d.name).join(', ')})`, { hint: 'name one of those with --db, or leave --db out to back up all of them' });
+  if (ctx.options.dryRun) {
+    ctx.log.info(`dry run: would back up ${dbs.map((d) => d.name).join(', ')} into ${config.backups.dir} on the box`);
+    return 0;
+  }
+  const t = await connect(ctx, config, 'deploy');
+  const root = layoutOf(config).root;
+  for (const db of dbs) {
+    ctx.log.info(`backing up ${ctx.log.colors.bold(db.name)}`);
+    let carry = '';
+    const out = await t.run(
+      { argv: agentArgv(['backup'], root, ['--dir', config.backups.dir, '--db', db.name, '--user', db.user, '--port', String(db.port), ...(db.host === undefined ? [] : ['--host', db.host])]), mutates: true },
+      {
+        timeoutMs: 6 * 3600_000,
+        onStderr: (chunk: Buffer) => {
+          const lines = (carry + chunk.toString('utf8')).split('\n');
+          carry = lines.pop() ?? '';
+          for (const line of lines) if (line.startsWith('  ') || line.startsWith('warning: ')) ctx.log.info(line);
+        },
+      },
+    ).catch((error: unknown) => {
+      throw error instanceof CommandFailedError ? agentFailure(error) : error;
+    });
+    const { manifest } = parseReply<{ manifest: BackupManifest }>(out.stdout, '"backup"');
+    const bytes = manifest.files.reduce((n, f) => n + f.bytes, 0);
+    const rows = Object.values(manifest.rows).reduce((n, v) => n + v, 0);
+    ctx.log.event('backup.done', { db: db.name, id: manifest.id, bytes, tables: manifest.tableCount, indexes: manifest.indexCount, rows, ms: manifest.durationMs });
+    ctx.log.info(ctx.log.colors.green(`backed up ${db.name} as ${manifest.id}: ${formatBytes(bytes)}, ${manifest.tableCount} tables, ${rows} rows, ${manifest.indexCount} indexes, checked, in ${(manifest.durationMs / 1000).toFixed(1)} s`));
+  }
+  return 0;
+}

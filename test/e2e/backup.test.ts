@@ -1,0 +1,104 @@
+// mono backup against a real box: PostgreSQL 15, pg_dump | zstd, a manifest counted in the dump's own snapshot, files
+// written 0600 and checked; and the faults: an unreachable database, pg_dump killed mid-way, a second backup at once.
+import assert from 'node:assert/strict';
+import { before, test } from 'node:test';
+import type { BoxInfo } from '../../src/sandbox/index.js';
+import type { BackupManifest } from '../../src/backup/manifest.js';
+import { appProject, type AppProject } from '../support/app.js';
+import { bootBox, boxSsh } from '../support/box.js';
+import { mono } from '../support/cli.js';
+
+let box: BoxInfo;
+let app: AppProject;
+const DIR = '/var/backups/shop/shopdb';
+
+before(async () => {
+  box = await bootBox('app');
+  app = appProject(box, { yaml: 'databases:\n  - name: shopdb\n' });
+  const setup = await mono(['setup'], { cwd: app.dir });
+  assert.equal(setup.code, 0, setup.stderr);
+  const created = await boxSsh(box, `runuser -u postgres -- psql -v ON_ERROR_STOP=1 -qc "CREATE ROLE shop LOGIN" -c "CREATE DATABASE shopdb OWNER shop"`);
+  assert.equal(created.code, 0, created.stdout);
+  // Owned by shop (the app user, who runs the backup); one wide table large enough that pg_dump runs a few seconds.
+  const filled = await boxSsh(box, `runuser -u shop -- psql -v ON_ERROR_STOP=1 -qAt -d shopdb`, {
+    input: `CREATE TABLE customers (id serial PRIMARY KEY, name text NOT NULL, data jsonb);
+CREATE INDEX customers_name ON customers (name);
+INSERT INTO customers (name, data) SELECT 'c' || i, jsonb_build_object('i', i) FROM generate_series(1, 5000) i;
+CREATE SCHEMA billing;
+CREATE TABLE billing.invoices (id bigserial PRIMARY KEY, customer int REFERENCES customers, body text);
+INSERT INTO billing.invoices (customer, body) SELECT 1 + i % 5000, md5(i::text) || repeat(md5((i * 7)::text), 8) FROM generate_series(1, 300000) i;
+CREATE TABLE empty_one (x int);
+`,
+    timeoutMs: 300_000,
+  });
+  assert.equal(filled.code, 0, filled.stdout);
+});
+
+async function backups(): Promise<string[]> {
+  return (await boxSsh(box, `ls -A ${DIR} 2>/dev/null; true`)).stdout.split('\n').filter(Boolean);
+}
+
+test('a backup: dump and globals from one snapshot, exact row counts, 0600 files owned by the app user, checked', async () => {
+  const r = await mono(['backup', '--json'], { cwd: app.dir, timeoutMs: 300_000 });
+  assert.equal(r.code, 0, r.stderr);
+  const done = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; id: string; tables: number; rows: number }).find((e) => e.type === 'backup.done');
+  assert.ok(done !== undefined);
+  assert.deepEqual([done.tables, done.rows], [3, 305_000]);
+  const files = await boxSsh(box, `cd ${DIR}/${done.id} && stat -c '%n %a %U' * && sha256sum dump.zst && cat manifest.json`);
+  const lines = files.stdout.split('\n');
+  assert.deepEqual(lines.slice(0, 3), ['dump.zst 600 shop', 'globals.sql.zst 600 shop', 'manifest.json 600 shop']);
+  const manifest = JSON.parse(lines.slice(4).join('\n')) as BackupManifest;
+  assert.deepEqual(manifest.rows, { 'billing.invoices': 300_000, 'public.customers': 5000, 'public.empty_one': 0 });
+  assert.equal(manifest.indexCount, 3);
+  assert.equal(lines[3]!.split(' ')[0], manifest.files.find((f) => f.name === 'dump.zst')!.sha256, 'the manifest names the file as it is on disk');
+  assert.equal(manifest.server.versionNum >= 150000, true);
+  assert.match(manifest.tools.pgDump, /^pg_dump \(PostgreSQL\) 15/);
+  // The dump restores: the table data it holds is what the manifest counted.
+  const listed = await boxSsh(box, `zstd -dc ${DIR}/${done.id}/dump.zst | pg_restore --list | grep -c ' TABLE DATA '`);
+  assert.equal(listed.stdout.trim(), '3');
+  assert.deepEqual(await backups(), [done.id], 'nothing partial is left');
+});
+
+test('an unreachable database: a clear error naming it, nothing written, the earlier backup kept', async () => {
+  const before_ = await backups();
+  const yml = `${app.dir}/mono.yml`;
+  const { readFileSync, writeFileSync } = await import('node:fs');
+  const original = readFileSync(yml, 'utf8');
+  writeFileSync(yml, original.replace('name: shopdb', 'name: shopdb\n  - name: gone'));
+  const r = await mono(['backup', '--db', 'gone'], { cwd: app.dir });
+  writeFileSync(yml, original);
+  assert.equal(r.code, 5, r.stderr);
+  assert.match(r.stderr, /error: cannot connect to database gone as shop \(\/var\/run\/postgresql:5432\): database "gone" does not exist/);
+  assert.match(r.stderr, /hint: check that PostgreSQL runs/);
+  assert.deepEqual(await backups(), before_);
+  const unknown = await mono(['backup', '--db', 'nope'], { cwd: app.dir });
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /error: nope is not one of the databases in mono.yml \(shopdb\)/);
+});
+
+test('pg_dump killed mid-way: the backup fails naming it, leaves no partial folder and no lock, keeps the earlier backup', async () => {
+  const before_ = await backups();
+  const running = mono(['backup'], { cwd: app.dir, timeoutMs: 300_000 });
+  const killed = await boxSsh(box, 'for i in $(seq 1 300); do pkill -KILL -x pg_dump && echo killed && break; sleep 0.02; done', { timeoutMs: 60_000 });
+  assert.equal(killed.stdout.trim(), 'killed', 'pg_dump was caught running');
+  const r = await running;
+  assert.equal(r.code, 5, r.stderr);
+  assert.match(r.stderr, /error: pg_dump was killed \(SIGKILL\)/);
+  assert.deepEqual(await backups(), before_, 'no partial folder, the earlier backup is there');
+  assert.equal((await boxSsh(box, 'test -e /var/backups/shop/.lock && echo locked || echo free')).stdout.trim(), 'free');
+  const again = await mono(['backup'], { cwd: app.dir, timeoutMs: 300_000 });
+  assert.equal(again.code, 0, again.stderr);
+});
+
+test('a second backup while one runs fails at once naming the holder; a lock left by a killed backup is taken over', async () => {
+  // A real running process holds the lock (as a running backup would).
+  await boxSsh(box, `runuser -u shop -- sh -c 'mkdir /var/backups/shop/.lock && (setsid sleep 60 >/dev/null 2>&1 & echo "{\\"pid\\":$!,\\"since\\":\\"now\\",\\"db\\":\\"shopdb\\"}" > /var/backups/shop/.lock/holder.json)'`);
+  const r = await mono(['backup'], { cwd: app.dir });
+  assert.equal(r.code, 7, r.stderr);
+  assert.match(r.stderr, /error: another backup is running \(database shopdb, pid \d+, since now\)/);
+  // Its holder dies (killed): the next backup takes the lock over, with a warning.
+  await boxSsh(box, "pkill -x sleep; sleep 0.2; true");
+  const next = await mono(['backup'], { cwd: app.dir, timeoutMs: 300_000 });
+  assert.equal(next.code, 0, next.stderr);
+  assert.match(next.stderr, /warning: a backup that was killed left its lock behind/);
+});
