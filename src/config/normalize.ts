@@ -132,6 +132,7 @@ export function normalize(raw: RawConfig, context: NormalizeContext): { config?:
               target: target(offsite.host, 'backups.offsite.host', problems),
               path: offsite.path,
               knownHostsFiles: [...(offsite.known_hosts === undefined ? [] : [localPath(offsite.known_hosts, context)]), ...knownHostsFiles],
+              ...(offsite.identity === undefined ? {} : { identity: localPath(offsite.identity, context) }),
             },
           }),
       retention: { local: raw.backups?.retention?.local ?? DEFAULT_RETENTION, offsite: raw.backups?.retention?.offsite ?? DEFAULT_RETENTION },

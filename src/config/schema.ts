@@ -127,6 +127,7 @@ export const configSchema = z
             host: sshTarget.meta({ description: 'user@host[:port] of the offsite backup host.' }),
             path: absolutePath,
             known_hosts: localPath.optional(),
+            identity: localPath.optional().meta({ description: 'The private key mono setup logs in to the offsite host with (default: ssh.identity).' }),
           })
           .optional(),
         retention: z.strictObject({ local: retention.optional(), offsite: retention.optional() }).optional(),

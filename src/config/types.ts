@@ -82,7 +82,7 @@ export interface Config {
     readonly dir: string;
     readonly maxDataLossMs: number;
     readonly encryptRecipients: readonly string[];
-    readonly offsite?: { readonly target: SshTarget; readonly path: string; readonly knownHostsFiles: readonly string[] };
+    readonly offsite?: { readonly target: SshTarget; readonly path: string; readonly knownHostsFiles: readonly string[]; readonly identity?: string };
     readonly retention: { readonly local: Retention; readonly offsite: Retention };
   };
   readonly schedules: Readonly<Record<string, string>>;

@@ -9,14 +9,22 @@ import { bootBox, boxSsh } from '../support/box.js';
 import { mono } from '../support/cli.js';
 
 let box: BoxInfo;
+let offsite: BoxInfo;
 let app: AppProject;
 const DIR = '/var/backups/shop/shopdb';
 
 before(async () => {
-  box = await bootBox('app');
-  app = appProject(box, { yaml: 'databases:\n  - name: shopdb\n' });
+  [box, offsite] = await Promise.all([bootBox('app'), bootBox('offsite')]);
+  app = appProject(box, {
+    yaml: `databases:\n  - name: shopdb\nbackups:\n  offsite:\n    host: root@127.0.0.1:${offsite.sshPort}\n    path: /srv/backups\n    known_hosts: ${offsite.knownHostsFile}\n    identity: ${offsite.keyFile}\n`,
+  });
   const setup = await mono(['setup'], { cwd: app.dir });
   assert.equal(setup.code, 0, setup.stderr);
+  assert.match(setup.stderr, /^ {2}changed +box key allowed on root@127\.0\.0\.1:\d+ for the receiver only$/m);
+  const again = await mono(['setup'], { cwd: app.dir });
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stderr, /^ {2}unchanged box key allowed/m);
+  assert.doesNotMatch(again.stderr, /^ {2}changed /m, 'the offsite part is idempotent too');
   const created = await boxSsh(box, `runuser -u postgres -- psql -v ON_ERROR_STOP=1 -qc "CREATE ROLE shop LOGIN" -c "CREATE DATABASE shopdb OWNER shop"`);
   assert.equal(created.code, 0, created.stdout);
   // Owned by shop (the app user, who runs the backup); one wide table large enough that pg_dump runs a few seconds.
@@ -44,19 +52,73 @@ test('a backup: dump and globals from one snapshot, exact row counts, 0600 files
   const done = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; id: string; tables: number; rows: number }).find((e) => e.type === 'backup.done');
   assert.ok(done !== undefined);
   assert.deepEqual([done.tables, done.rows], [3, 305_000]);
-  const files = await boxSsh(box, `cd ${DIR}/${done.id} && stat -c '%n %a %U' * && sha256sum dump.zst && cat manifest.json`);
+  const files = await boxSsh(box, `cd ${DIR}/${done.id} && ls -A && stat -c '%n %a %U' * && sha256sum dump.zst && cat manifest.json`);
   const lines = files.stdout.split('\n');
-  assert.deepEqual(lines.slice(0, 3), ['dump.zst 600 shop', 'globals.sql.zst 600 shop', 'manifest.json 600 shop']);
-  const manifest = JSON.parse(lines.slice(4).join('\n')) as BackupManifest;
+  assert.deepEqual(lines.slice(0, 8), ['dump.zst', 'globals.sql.zst', 'manifest.json', 'offsite.json', 'dump.zst 600 shop', 'globals.sql.zst 600 shop', 'manifest.json 600 shop', 'offsite.json 600 shop']);
+  const manifest = JSON.parse(lines.slice(9).join('\n')) as BackupManifest;
   assert.deepEqual(manifest.rows, { 'billing.invoices': 300_000, 'public.customers': 5000, 'public.empty_one': 0 });
   assert.equal(manifest.indexCount, 3);
-  assert.equal(lines[3]!.split(' ')[0], manifest.files.find((f) => f.name === 'dump.zst')!.sha256, 'the manifest names the file as it is on disk');
+  assert.equal(lines[8]!.split(' ')[0], manifest.files.find((f) => f.name === 'dump.zst')!.sha256, 'the manifest names the file as it is on disk');
   assert.equal(manifest.server.versionNum >= 150000, true);
   assert.match(manifest.tools.pgDump, /^pg_dump \(PostgreSQL\) 15/);
   // The dump restores: the table data it holds is what the manifest counted.
   const listed = await boxSsh(box, `zstd -dc ${DIR}/${done.id}/dump.zst | pg_restore --list | grep -c ' TABLE DATA '`);
   assert.equal(listed.stdout.trim(), '3');
   assert.deepEqual(await backups(), [done.id], 'nothing partial is left');
+  // Copied offsite and verified there: the same bytes, and the local record of it.
+  const there = await boxSsh(offsite, `cd /srv/backups/shop/shopdb/${done.id} && sha256sum dump.zst | cut -d' ' -f1 && stat -c '%a' dump.zst && ls -A`);
+  assert.deepEqual(there.stdout.trim().split('\n'), [manifest.files.find((f) => f.name === 'dump.zst')!.sha256, '600', 'dump.zst\nglobals.sql.zst\nmanifest.json'.split('\n')].flat());
+  assert.equal((await boxSsh(box, `test -f ${DIR}/${done.id}/offsite.json && echo recorded`)).stdout.trim(), 'recorded');
+});
+
+test('the box\'s key can add backups offsite but never delete or overwrite one', async () => {
+  const [id] = await backups();
+  const ssh = `ssh -i /srv/shop/.ssh/offsite_ed25519 -o IdentitiesOnly=yes -o UserKnownHostsFile=/srv/shop/.ssh/known_hosts_offsite -o BatchMode=yes -p ${offsite.sshPort} root@127.0.0.1`;
+  const before_ = (await boxSsh(offsite, `sha256sum /srv/backups/shop/shopdb/${id}/dump.zst`)).stdout;
+  for (const attempt of ['rm -rf /srv/backups', `sh -c "rm /srv/backups/shop/shopdb/${id}/dump.zst"`, 'cat /etc/shadow']) {
+    const r = await boxSsh(box, `runuser -u shop -- ${ssh} '${attempt}'; echo "exit $?"`);
+    assert.match(r.stdout + r.stderr, /mono-offsite: refused: only put, sha256, get and list are allowed/, attempt);
+    assert.match(r.stdout, /exit 64/);
+  }
+  const overwrite = await boxSsh(box, `echo evil | runuser -u shop -- ${ssh} put shopdb ${id} dump.zst $(echo evil | sha256sum | cut -d' ' -f1); echo "exit $?"`);
+  assert.match(overwrite.stdout + overwrite.stderr, /exists: backups are never overwritten/);
+  assert.match(overwrite.stdout, /exit 17/);
+  const escape = await boxSsh(box, `echo x | runuser -u shop -- ${ssh} put ../../etc ${id} dump.zst 00; echo "exit $?"`);
+  assert.match(escape.stdout + escape.stderr, /refused: bad database name/);
+  assert.equal((await boxSsh(offsite, `sha256sum /srv/backups/shop/shopdb/${id}/dump.zst; ls -A /srv/backups/shop/shopdb/${id}`)).stdout.trim(), `${before_.trim()}\ndump.zst\nglobals.sql.zst\nmanifest.json`);
+});
+
+test('the offsite host unreachable: the backup is kept, the run says "offsite pending" and fails; the next run catches up', async () => {
+  const { readFileSync, writeFileSync } = await import('node:fs');
+  const yml = `${app.dir}/mono.yml`;
+  const original = readFileSync(yml, 'utf8');
+  writeFileSync(yml, original.replace(`host: root@127.0.0.1:${offsite.sshPort}`, 'host: root@127.0.0.1:1'));
+  const r = await mono(['backup'], { cwd: app.dir, timeoutMs: 300_000 });
+  writeFileSync(yml, original);
+  assert.equal(r.code, 5, r.stderr);
+  assert.match(r.stderr, /error: backup shopdb\/\d{8}T\d{6}Z is kept on the box, but its offsite copy is pending: the offsite host root@127\.0\.0\.1:1 is not reachable/);
+  const pending = (await backups()).at(-1)!;
+  assert.equal((await boxSsh(box, `test -f ${DIR}/${pending}/manifest.json && test ! -e ${DIR}/${pending}/offsite.json && echo kept-pending`)).stdout.trim(), 'kept-pending');
+  const next = await mono(['backup', '--json'], { cwd: app.dir, timeoutMs: 300_000 });
+  assert.equal(next.code, 0, next.stderr);
+  const copy = next.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; copied?: string[] }).find((e) => e.type === 'backup.offsite');
+  assert.equal(copy?.copied?.[0], pending, 'the pending backup is copied first');
+  assert.equal(copy?.copied?.length, 2);
+  assert.equal((await boxSsh(offsite, `test -f /srv/backups/shop/shopdb/${pending}/manifest.json && echo there`)).stdout.trim(), 'there');
+});
+
+test('an offsite copy changed on the offsite host is reported as damaged, naming the file; the local backup is kept', async () => {
+  const newest = (await backups()).at(-1)!;
+  await boxSsh(offsite, `printf x >> /srv/backups/shop/shopdb/${newest}/dump.zst`);
+  const r = await mono(['backup'], { cwd: app.dir, timeoutMs: 300_000 });
+  assert.equal(r.code, 5, r.stderr);
+  assert.match(r.stderr, new RegExp(`an offsite copy is damaged: the offsite copy of shopdb/${newest}/dump.zst is damaged: its sha256 is [0-9a-f]{64}, the backup's is [0-9a-f]{64}`));
+  const local = (await boxSsh(box, `cd ${DIR}/${newest} && sha256sum dump.zst | cut -d' ' -f1`)).stdout.trim();
+  assert.match(r.stderr, new RegExp(`the backup's is ${local}`), 'the local backup is intact');
+  // Repaired there (by the operator), the next run verifies it again.
+  await boxSsh(offsite, `truncate -s -1 /srv/backups/shop/shopdb/${newest}/dump.zst`);
+  const next = await mono(['backup'], { cwd: app.dir, timeoutMs: 300_000 });
+  assert.equal(next.code, 0, next.stderr);
 });
 
 test('an unreachable database: a clear error naming it, nothing written, the earlier backup kept', async () => {

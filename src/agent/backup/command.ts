@@ -4,11 +4,22 @@ import type { Context } from '../../cli/context.js';
 import { MonoError } from '../../errors.js';
 import { agentHandler } from '../handler.js';
 import { parseCount } from '../options.js';
-import { runBackup } from './run.js';
+import { readFileSync } from 'node:fs';
+import type { BackupManifest } from '../../backup/manifest.js';
+import { parseTarget } from '../../ssh/target.js';
+import { requireRoot } from '../paths.js';
+import { offsiteRound, type OffsiteFile, type OffsiteOutcome, type OffsiteTarget } from './offsite.js';
+import { runBackup, sha256Of } from './run.js';
 
 const PG_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
-export const backupHandler = agentHandler('backup', async (ctx: Context, o: { dir?: string; db?: string; user?: string; host?: string; port?: string }) => {
+/** The files of a finished local backup as the offsite copy lists them: the manifest's, then the manifest itself. */
+async function filesOf(dbDir: string, id: string): Promise<OffsiteFile[]> {
+  const manifest = JSON.parse(readFileSync(`${dbDir}/${id}/manifest.json`, 'utf8')) as BackupManifest;
+  return [...manifest.files.map((f) => ({ name: f.name, sha256: f.sha256 })), { name: 'manifest.json', sha256: await sha256Of(`${dbDir}/${id}/manifest.json`) }];
+}
+
+export const backupHandler = agentHandler('backup', async (ctx: Context, o: { root?: string; dir?: string; db?: string; user?: string; host?: string; port?: string; offsite?: string }) => {
   if (o.dir === undefined || !isAbsolute(o.dir)) throw new MonoError('USAGE', '--dir must be an absolute path');
   if (o.db === undefined || !PG_NAME.test(o.db)) throw new MonoError('USAGE', '--db must be a PostgreSQL database name');
   if (o.user === undefined || !PG_NAME.test(o.user)) throw new MonoError('USAGE', '--user must be a PostgreSQL role name');
@@ -18,5 +29,14 @@ export const backupHandler = agentHandler('backup', async (ctx: Context, o: { di
     info: (m) => ctx.log.info(m),
     warn: (m) => ctx.log.warn(m),
   });
-  ctx.log.data(JSON.stringify({ manifest }));
+  let offsite: OffsiteOutcome | undefined;
+  if (o.offsite !== undefined) {
+    const target = parseTarget(o.offsite);
+    if (typeof target === 'string') throw new MonoError('USAGE', `--offsite: ${target}`);
+    const root = requireRoot(o.root);
+    const where: OffsiteTarget = { ...target, key: `${root}/.ssh/offsite_ed25519`, knownHosts: `${root}/.ssh/known_hosts_offsite` };
+    const dbDir = `${o.dir}/${o.db}`;
+    offsite = await offsiteRound(where, dbDir, o.db, (id) => filesOf(dbDir, id), (m) => ctx.log.info(m));
+  }
+  ctx.log.data(JSON.stringify({ manifest, ...(offsite === undefined ? {} : { offsite }) }));
 });

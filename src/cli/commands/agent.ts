@@ -108,6 +108,7 @@ export function registerAgent(program: Command): void {
     .requiredOption('--user <role>', 'the role to connect as')
     .option('--host <host>', 'host or socket folder (default: the local unix socket)')
     .option('--port <n>', 'port', '5432')
+    .option('--offsite <user@host:port>', 'then copy every backup without a verified offsite copy there (with the box\'s offsite key)')
     .action(lazy(async () => (await import('../../agent/backup/command.js')).backupHandler));
 
   agent

@@ -6,6 +6,8 @@ import { formatBytes } from '../../release/progress.js';
 import { connect } from '../connect.js';
 import { agentArgv, agentFailure, parseReply } from '../deploy/agent-call.js';
 import { layoutOf } from '../setup/layout.js';
+import type { OffsiteOutcome } from '../../agent/backup/offsite.js';
+import { formatTarget } from '../../ssh/target.js';
 
 export async function backupCommand(ctx: Context, options: { db?: string }): Promise<number> {
   const config = await ctx.config();
@@ -18,11 +20,12 @@ export async function backupCommand(ctx: Context, options: { db?: string }): Pro
   }
   const t = await connect(ctx, config, 'deploy');
   const root = layoutOf(config).root;
+  const offsite = config.backups.offsite;
   for (const db of dbs) {
     ctx.log.info(`backing up ${ctx.log.colors.bold(db.name)}`);
     let carry = '';
     const out = await t.run(
-      { argv: agentArgv(['backup'], root, ['--dir', config.backups.dir, '--db', db.name, '--user', db.user, '--port', String(db.port), ...(db.host === undefined ? [] : ['--host', db.host])]), mutates: true },
+      { argv: agentArgv(['backup'], root, ['--dir', config.backups.dir, '--db', db.name, '--user', db.user, '--port', String(db.port), ...(db.host === undefined ? [] : ['--host', db.host]), ...(offsite === undefined ? [] : ['--offsite', formatTarget(offsite.target)])]), mutates: true },
       {
         timeoutMs: 6 * 3600_000,
         onStderr: (chunk: Buffer) => {
@@ -34,11 +37,21 @@ export async function backupCommand(ctx: Context, options: { db?: string }): Pro
     ).catch((error: unknown) => {
       throw error instanceof CommandFailedError ? agentFailure(error) : error;
     });
-    const { manifest } = parseReply<{ manifest: BackupManifest }>(out.stdout, '"backup"');
+    const { manifest, offsite: copy } = parseReply<{ manifest: BackupManifest; offsite?: OffsiteOutcome }>(out.stdout, '"backup"');
     const bytes = manifest.files.reduce((n, f) => n + f.bytes, 0);
     const rows = Object.values(manifest.rows).reduce((n, v) => n + v, 0);
     ctx.log.event('backup.done', { db: db.name, id: manifest.id, bytes, tables: manifest.tableCount, indexes: manifest.indexCount, rows, ms: manifest.durationMs });
     ctx.log.info(ctx.log.colors.green(`backed up ${db.name} as ${manifest.id}: ${formatBytes(bytes)}, ${manifest.tableCount} tables, ${rows} rows, ${manifest.indexCount} indexes, checked, in ${(manifest.durationMs / 1000).toFixed(1)} s`));
+    if (copy !== undefined) {
+      ctx.log.event('backup.offsite', { db: db.name, ...copy });
+      if (copy.copied.length > 0) ctx.log.info(`  offsite: ${copy.copied.join(', ')} copied and verified on ${formatTarget(offsite!.target)}`);
+      if (copy.status !== 'copied') {
+        const e = copy.error!;
+        throw new MonoError(copy.status === 'damaged' ? 'CHECK_FAILED' : 'REMOTE_FAILED', `backup ${db.name}/${manifest.id} is kept on the box, but ${copy.status === 'pending' ? 'its offsite copy is pending' : 'an offsite copy is damaged'}: ${e.message}`, {
+          ...(e.hint === undefined ? {} : { hint: e.hint }),
+        });
+      }
+    }
   }
   return 0;
 }

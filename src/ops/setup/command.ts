@@ -10,6 +10,7 @@ import { readAgentBundle } from '../package-files.js';
 import { readFacts } from './facts.js';
 import { layoutOf } from './layout.js';
 import { buildSetupPlan } from './plan.js';
+import { setupOffsite } from '../backup/offsite-setup.js';
 import { renderSetupFiles } from './render-files.js';
 
 function readPublicKeys(paths: readonly string[]): string[] {
@@ -43,6 +44,10 @@ export async function setupCommand(ctx: Context): Promise<number> {
   ctx.log.debug(`box: ${facts.osName}, node ${facts.node || 'none'}, postgresql ${facts.pgServers.join(',') || 'none'}`);
   const steps = buildSetupPlan({ config, facts, files, agentBundle, version, authorizedKeys });
   const results = await runPlan(steps, { transport, dryRun: ctx.options.dryRun, log: ctx.log });
+  if (config.backups.offsite !== undefined) {
+    ctx.log.info('offsite backups:');
+    await setupOffsite(ctx, config, transport);
+  }
   const sum = summarize(results);
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   if (sum.changed > 0) {

@@ -1,0 +1,144 @@
+// The box's side of offsite copies: each file of a backup goes to the offsite host's receiver (which writes it under a
+// temporary name, checks its sha256 and links it in without ever overwriting), then every file is hashed there again.
+// A backup whose copy is verified gets offsite.json; one without it is "offsite pending" and is copied by the next run.
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { MonoError } from '../../errors.js';
+import { BACKUP_ID } from '../../backup/manifest.js';
+import type { SshTarget } from '../../ssh/target.js';
+
+export interface OffsiteTarget extends SshTarget {
+  /** The box's own key, and the offsite host's pinned key (mono setup makes both). */
+  readonly key: string;
+  readonly knownHosts: string;
+}
+
+export interface OffsiteFile {
+  readonly name: string;
+  readonly sha256: string;
+}
+
+function sshArgv(o: OffsiteTarget, words: readonly string[]): string[] {
+  return [
+    'ssh',
+    '-i', o.key,
+    '-o', 'IdentitiesOnly=yes',
+    '-o', `UserKnownHostsFile=${o.knownHosts}`,
+    '-o', 'GlobalKnownHostsFile=/dev/null',
+    '-o', 'StrictHostKeyChecking=yes',
+    '-o', 'BatchMode=yes',
+    '-o', 'ConnectTimeout=10',
+    '-p', String(o.port),
+    `${o.user}@${o.host}`,
+    '--',
+    ...words,
+  ];
+}
+
+function run(o: OffsiteTarget, words: readonly string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  const fd = input === undefined ? undefined : openSync(input, 'r');
+  const argv = sshArgv(o, words);
+  const child = spawn(argv[0]!, argv.slice(1), { stdio: [fd ?? 'ignore', 'pipe', 'pipe'] });
+  if (fd !== undefined) closeSync(fd);
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+  return new Promise((resolve) => {
+    child.on('error', (e) => resolve({ code: 127, stdout, stderr: e.message }));
+    child.on('close', (code) => resolve({ code: code ?? 255, stdout, stderr: stderr.trim() }));
+  });
+}
+
+const unreachable = (o: OffsiteTarget, stderr: string): MonoError =>
+  new MonoError('SSH_UNREACHABLE', `the offsite host ${o.user}@${o.host}:${o.port} is not reachable: ${stderr.split('\n').at(-1) ?? 'no answer'}`, {
+    hint: 'the backup is kept on the box and the next run copies it; check the offsite host and the network',
+  });
+
+/** The sha256 of a stored file on the offsite host (undefined when it is missing there). */
+async function remoteSha256(o: OffsiteTarget, db: string, id: string, name: string): Promise<string | undefined> {
+  const r = await run(o, ['sha256', db, id, name]);
+  if (r.code === 66) return undefined;
+  if (r.code === 255) throw unreachable(o, r.stderr);
+  if (r.code !== 0) throw new MonoError('REMOTE_FAILED', `the offsite host refused to hash ${db}/${id}/${name}: ${r.stderr}`, { hint: 'run mono setup (it installs the offsite receiver)' });
+  return r.stdout.trim();
+}
+
+/** Copies one backup's files (manifest last) and checks each on the offsite host. */
+export async function copyOffsite(o: OffsiteTarget, backupDir: string, db: string, id: string, files: readonly OffsiteFile[]): Promise<void> {
+  for (const f of files) {
+    const r = await run(o, ['put', db, id, f.name, f.sha256], `${backupDir}/${f.name}`);
+    if (r.code === 255) throw unreachable(o, r.stderr);
+    if (r.code !== 0 && r.code !== 17) {
+      throw new MonoError('REMOTE_FAILED', `the offsite copy of ${db}/${id}/${f.name} failed: ${r.stderr || `status ${r.code}`}`, { hint: 'the backup is kept on the box and the next run copies it again' });
+    }
+  }
+  await verifyOffsite(o, db, id, files);
+}
+
+/** Hashes every file of a backup on the offsite host: a missing or changed file is an error naming it. */
+export async function verifyOffsite(o: OffsiteTarget, db: string, id: string, files: readonly OffsiteFile[]): Promise<void> {
+  for (const f of files) {
+    const got = await remoteSha256(o, db, id, f.name);
+    if (got === undefined) throw new MonoError('CHECK_FAILED', `the offsite copy of ${db}/${id}/${f.name} is missing`, { hint: 'the local backup is intact; look at the offsite host: who removed it?' });
+    if (got !== f.sha256) {
+      throw new MonoError('CHECK_FAILED', `the offsite copy of ${db}/${id}/${f.name} is damaged: its sha256 is ${got}, the backup's is ${f.sha256}`, {
+        hint: 'the local backup is intact; investigate the offsite host (disk, or someone changed it); an offsite file is never overwritten, so move the damaged one aside there to let the next run copy it again',
+      });
+    }
+  }
+}
+
+export const OFFSITE_RECORD = 'offsite.json';
+
+/** Local backups of a database that have no verified offsite copy yet, oldest first. */
+export function pendingOffsite(dbDir: string): string[] {
+  return readdirSync(dbDir)
+    .filter((n) => BACKUP_ID.test(n) && existsSync(`${dbDir}/${n}/manifest.json`) && !existsSync(`${dbDir}/${n}/${OFFSITE_RECORD}`))
+    .sort();
+}
+
+/** Local backups that were copied, newest first. */
+export function copiedOffsite(dbDir: string): string[] {
+  return readdirSync(dbDir)
+    .filter((n) => BACKUP_ID.test(n) && existsSync(`${dbDir}/${n}/${OFFSITE_RECORD}`))
+    .sort()
+    .reverse();
+}
+
+export function recordOffsite(backupDir: string, o: OffsiteTarget, files: readonly OffsiteFile[]): void {
+  writeFileSync(`${backupDir}/${OFFSITE_RECORD}`, JSON.stringify({ host: `${o.user}@${o.host}:${o.port}`, verifiedAt: new Date().toISOString(), files }) + '\n', { mode: 0o600 });
+}
+
+export interface OffsiteOutcome {
+  readonly status: 'copied' | 'pending' | 'damaged';
+  /** Backups copied and verified in this run, oldest first. */
+  readonly copied: readonly string[];
+  readonly error?: { readonly code: string; readonly message: string; readonly hint?: string };
+}
+
+/**
+ * After a backup: copies every backup of the database that has no verified offsite copy yet (this one, and any an
+ * earlier run could not copy), then re-hashes the newest copies made before, so a copy changed there is noticed.
+ */
+export async function offsiteRound(o: OffsiteTarget, dbDir: string, db: string, filesOf: (id: string) => Promise<OffsiteFile[]>, info: (m: string) => void): Promise<OffsiteOutcome> {
+  const copied: string[] = [];
+  try {
+    const earlier = copiedOffsite(dbDir).slice(0, 3);
+    for (const id of pendingOffsite(dbDir)) {
+      info(`  copying ${db}/${id} to ${o.user}@${o.host}:${o.port} (checked there)`);
+      const files = await filesOf(id);
+      await copyOffsite(o, `${dbDir}/${id}`, db, id, files);
+      recordOffsite(`${dbDir}/${id}`, o, files);
+      copied.push(id);
+    }
+    for (const id of earlier) {
+      const record = JSON.parse(readFileSync(`${dbDir}/${id}/${OFFSITE_RECORD}`, 'utf8')) as { files: OffsiteFile[] };
+      await verifyOffsite(o, db, id, record.files);
+    }
+    return { status: 'copied', copied };
+  } catch (error) {
+    if (!(error instanceof MonoError)) throw error;
+    return { status: error.code === 'CHECK_FAILED' ? 'damaged' : 'pending', copied, error: { code: error.code, message: error.message, ...(error.hint === undefined ? {} : { hint: error.hint }) } };
+  }
+}
