@@ -16,7 +16,7 @@ const DIR = '/var/backups/shop/shopdb';
 before(async () => {
   [box, offsite] = await Promise.all([bootBox('app'), bootBox('offsite')]);
   app = appProject(box, {
-    yaml: `databases:\n  - name: shopdb\nbackups:\n  offsite:\n    host: root@127.0.0.1:${offsite.sshPort}\n    path: /srv/backups\n    known_hosts: ${offsite.knownHostsFile}\n    identity: ${offsite.keyFile}\n`,
+    yaml: `databases:\n  - name: shopdb\nbackups:\n  retention:\n    local: { daily: 1, weekly: 0, monthly: 0, min_verified: 3 }\n  offsite:\n    host: root@127.0.0.1:${offsite.sshPort}\n    path: /srv/backups\n    known_hosts: ${offsite.knownHostsFile}\n    identity: ${offsite.keyFile}\n`,
   });
   const setup = await mono(['setup'], { cwd: app.dir });
   assert.equal(setup.code, 0, setup.stderr);
@@ -42,8 +42,9 @@ CREATE TABLE empty_one (x int);
   assert.equal(filled.code, 0, filled.stdout);
 });
 
+/** What the database's backup folder holds (backups, and anything partial), without the record of the last run. */
 async function backups(): Promise<string[]> {
-  return (await boxSsh(box, `ls -A ${DIR} 2>/dev/null; true`)).stdout.split('\n').filter(Boolean);
+  return (await boxSsh(box, `ls -A ${DIR} 2>/dev/null; true`)).stdout.split('\n').filter((n) => n !== '' && n !== 'last-run.json');
 }
 
 test('a backup: dump and globals from one snapshot, exact row counts, 0600 files owned by the app user, checked', async () => {
@@ -163,4 +164,34 @@ test('a second backup while one runs fails at once naming the holder; a lock lef
   const next = await mono(['backup'], { cwd: app.dir, timeoutMs: 300_000 });
   assert.equal(next.code, 0, next.stderr);
   assert.match(next.stderr, /warning: a backup that was killed left its lock behind/);
+});
+
+test('retention: each good run keeps the policy\'s backups; nothing is pruned after a failed run; mono backups shows it all', async () => {
+  const complete = async (): Promise<number> => (await backups()).filter((n) => /^\d{8}T\d{6}Z$/.test(n)).length;
+  // At least three backups (the tests before made some), then one more: the policy must let one go.
+  while ((await complete()) < 3) assert.equal((await mono(['backup'], { cwd: app.dir, timeoutMs: 300_000 })).code, 0);
+  const good = await mono(['backup'], { cwd: app.dir, timeoutMs: 300_000 });
+  assert.equal(good.code, 0, good.stderr);
+  assert.match(good.stderr, /pruned 1 old backup: \d{8}T\d{6}Z/);
+  // daily: 1 keeps today's newest; min_verified: 3 keeps the two before it as well.
+  const kept = await backups();
+  assert.equal(kept.filter((n) => /^\d{8}T\d{6}Z$/.test(n)).length, 3, kept.join(' '));
+  const list = await mono(['backups'], { cwd: app.dir });
+  assert.equal(list.code, 0, list.stderr);
+  assert.match(list.stdout, /^DATABASE +BACKUP +AGE +SIZE +TABLES +ROWS +CHECKED +OFFSITE$/m);
+  for (const id of kept.filter((n) => /^\d{8}T\d{6}Z$/.test(n))) assert.match(list.stdout, new RegExp(`^shopdb +${id} +\\S+ ago +[\\d.]+ [kM]B +3 +305000 +yes +verified \\S+ ago, [\\d.]+ [kM]B there$`, 'm'));
+  const dry = await mono(['backups', 'prune', '--dry-run'], { cwd: app.dir });
+  assert.equal(dry.code, 0, dry.stderr);
+  assert.match(dry.stderr, /shopdb: 0 would go, 3 kept/);
+  assert.match(dry.stderr, /keep {4}shopdb\/\S+ {2}\(daily \d{4}-\d{2}-\d{2}; weekly|keep {4}shopdb\/\S+ {2}\(daily/);
+
+  // A failed run (pg_dump killed): prune refuses until a backup succeeds, and the listing says the run failed.
+  const running = mono(['backup'], { cwd: app.dir, timeoutMs: 300_000 });
+  await boxSsh(box, 'for i in $(seq 1 300); do pkill -KILL -x pg_dump && break; sleep 0.02; done', { timeoutMs: 60_000 });
+  assert.equal((await running).code, 5);
+  const refused = await mono(['backups', 'prune'], { cwd: app.dir });
+  assert.equal(refused.code, 5, refused.stderr);
+  assert.match(refused.stderr, /error: the last backup of shopdb failed \(.*pg_dump was killed \(SIGKILL\)\): nothing is pruned until a backup succeeds/);
+  assert.match((await mono(['backups'], { cwd: app.dir })).stdout, /last backup of shopdb FAILED .*pg_dump was killed/);
+  assert.deepEqual(await backups(), kept);
 });

@@ -10,6 +10,7 @@ import { parseTarget } from '../../ssh/target.js';
 import { requireRoot } from '../paths.js';
 import { offsiteRound, type OffsiteFile, type OffsiteOutcome, type OffsiteTarget } from './offsite.js';
 import { runBackup, sha256Of } from './run.js';
+import { lastRun, localBackups, parseRetention, pruneLocal } from './inventory.js';
 
 const PG_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
@@ -19,7 +20,7 @@ async function filesOf(dbDir: string, id: string): Promise<OffsiteFile[]> {
   return [...manifest.files.map((f) => ({ name: f.name, sha256: f.sha256 })), { name: 'manifest.json', sha256: await sha256Of(`${dbDir}/${id}/manifest.json`) }];
 }
 
-export const backupHandler = agentHandler('backup', async (ctx: Context, o: { root?: string; dir?: string; db?: string; user?: string; host?: string; port?: string; offsite?: string }) => {
+export const backupHandler = agentHandler('backup', async (ctx: Context, o: { root?: string; dir?: string; db?: string; user?: string; host?: string; port?: string; offsite?: string; retention?: string }) => {
   if (o.dir === undefined || !isAbsolute(o.dir)) throw new MonoError('USAGE', '--dir must be an absolute path');
   if (o.db === undefined || !PG_NAME.test(o.db)) throw new MonoError('USAGE', '--db must be a PostgreSQL database name');
   if (o.user === undefined || !PG_NAME.test(o.user)) throw new MonoError('USAGE', '--user must be a PostgreSQL role name');
@@ -38,5 +39,27 @@ export const backupHandler = agentHandler('backup', async (ctx: Context, o: { ro
     const dbDir = `${o.dir}/${o.db}`;
     offsite = await offsiteRound(where, dbDir, o.db, (id) => filesOf(dbDir, id), (m) => ctx.log.info(m));
   }
-  ctx.log.data(JSON.stringify({ manifest, ...(offsite === undefined ? {} : { offsite }) }));
+  // Only after a good backup: the retention policy, locally (offsite pruning needs the operator's credential).
+  const pruned = o.retention === undefined ? undefined : pruneLocal(o.dir, o.db, parseRetention(o.retention), { apply: true, offsite: o.offsite !== undefined });
+  if (pruned !== undefined && pruned.remove.length > 0) ctx.log.info(`  pruned ${pruned.remove.length} old backup${pruned.remove.length === 1 ? '' : 's'}: ${pruned.remove.join(', ')}`);
+  ctx.log.data(JSON.stringify({ manifest, ...(offsite === undefined ? {} : { offsite }), ...(pruned === undefined ? {} : { pruned: pruned.remove }) }));
+});
+
+function dbList(text: string | undefined): string[] {
+  const dbs = (text ?? '').split(',').filter(Boolean);
+  if (dbs.length === 0 || !dbs.every((d) => PG_NAME.test(d))) throw new MonoError('USAGE', '--dbs must list database names, separated by commas');
+  return dbs;
+}
+
+export const listHandler = agentHandler('backups', async (ctx: Context, o: { dir?: string; dbs?: string }) => {
+  if (o.dir === undefined || !isAbsolute(o.dir)) throw new MonoError('USAGE', '--dir must be an absolute path');
+  const dir = o.dir;
+  ctx.log.data(JSON.stringify({ databases: dbList(o.dbs).map((db) => ({ db, lastRun: lastRun(`${dir}/${db}`) ?? null, backups: localBackups(dir, db) })) }));
+});
+
+export const pruneHandler = agentHandler('backups-prune', async (ctx: Context, o: { dir?: string; db?: string; retention?: string; dryRun?: boolean; offsite?: boolean }) => {
+  if (o.dir === undefined || !isAbsolute(o.dir)) throw new MonoError('USAGE', '--dir must be an absolute path');
+  if (o.db === undefined || !PG_NAME.test(o.db)) throw new MonoError('USAGE', '--db must be a PostgreSQL database name');
+  const plan = pruneLocal(o.dir, o.db, parseRetention(o.retention), { apply: o.dryRun !== true, offsite: o.offsite === true });
+  ctx.log.data(JSON.stringify({ db: o.db, ...plan, dryRun: o.dryRun === true }));
 });

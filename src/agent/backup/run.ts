@@ -12,6 +12,7 @@ import { BACKUP_ID, backupId, pgMajor, type BackupFile, type BackupManifest } fr
 import { formatBytes } from '../../release/progress.js';
 import { capture, pipe } from './pipe.js';
 import { takeBackupLock } from './lock.js';
+import { recordRun } from './inventory.js';
 
 export interface DatabaseTarget {
   readonly name: string;
@@ -174,9 +175,12 @@ export async function runBackup(r: BackupRun): Promise<BackupManifest> {
     fsyncDir(partial);
     renameSync(partial, `${dbDir}/${id}`);
     fsyncDir(dbDir);
+    recordRun(dbDir, { status: 'ok', at: new Date().toISOString(), id });
     return manifest;
   } catch (error) {
     rmSync(partial, { recursive: true, force: true });
+    // A lock held by another run is not this database's failure.
+    if (!(error instanceof MonoError && error.code === 'LOCKED')) recordRun(dbDir, { status: 'failed', at: new Date().toISOString(), error: error instanceof Error ? error.message : String(error) });
     throw error;
   } finally {
     unlock();

@@ -109,7 +109,27 @@ export function registerAgent(program: Command): void {
     .option('--host <host>', 'host or socket folder (default: the local unix socket)')
     .option('--port <n>', 'port', '5432')
     .option('--offsite <user@host:port>', 'then copy every backup without a verified offsite copy there (with the box\'s offsite key)')
+    .option('--retention <h,d,w,m,min>', 'after a good backup, prune local backups to this policy (hourly,daily,weekly,monthly,min_verified)')
     .action(lazy(async () => (await import('../../agent/backup/command.js')).backupHandler));
+
+  agent
+    .command('backups')
+    .description('the local backups of the databases, newest first, with their last run')
+    .requiredOption(...ROOT)
+    .requiredOption('--dir <path>', 'the backups folder (backups.dir)')
+    .requiredOption('--dbs <names>', 'database names, comma-separated')
+    .action(lazy(async () => (await import('../../agent/backup/command.js')).listHandler));
+
+  agent
+    .command('backups-prune')
+    .description('apply a retention policy to one database\'s local backups (never after a failed run, never a backup awaiting its offsite copy)')
+    .requiredOption(...ROOT)
+    .requiredOption('--dir <path>', 'the backups folder (backups.dir)')
+    .requiredOption('--db <name>', 'the database')
+    .requiredOption('--retention <h,d,w,m,min>', 'hourly,daily,weekly,monthly,min_verified')
+    .option('--offsite', 'an offsite copy is configured: keep backups not copied yet')
+    .option('--dry-run', 'say what would go, remove nothing')
+    .action(lazy(async () => (await import('../../agent/backup/command.js')).pruneHandler));
 
   agent
     .command('audit')

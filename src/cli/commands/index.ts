@@ -55,6 +55,15 @@ export function registerCommands(program: Command): void {
     .option('--db <name>', 'only this database (default: every one in mono.yml)')
     .action(lazy(async () => (await import('../../ops/backup/command.js')).backupCommand));
 
+  const backups = program
+    .command('backups')
+    .description('the backups on the box and on the offsite host: age, size, checks, offsite state')
+    .action(lazy(async () => (await import('../../ops/backup/list.js')).backupsCommand));
+  backups
+    .command('prune')
+    .description('apply backups.retention.local on the box (--dry-run shows what would go); never after a failed backup, never the newest verified ones')
+    .action(lazy(async () => (await import('../../ops/backup/list.js')).backupsPruneCommand));
+
   program
     .command('status')
     .description('the box at a glance: current release, running and draining instances, the lock, handovers under way')

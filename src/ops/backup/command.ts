@@ -8,6 +8,7 @@ import { agentArgv, agentFailure, parseReply } from '../deploy/agent-call.js';
 import { layoutOf } from '../setup/layout.js';
 import type { OffsiteOutcome } from '../../agent/backup/offsite.js';
 import { formatTarget } from '../../ssh/target.js';
+import { formatRetention } from '../../agent/backup/inventory.js';
 
 export async function backupCommand(ctx: Context, options: { db?: string }): Promise<number> {
   const config = await ctx.config();
@@ -25,7 +26,7 @@ export async function backupCommand(ctx: Context, options: { db?: string }): Pro
     ctx.log.info(`backing up ${ctx.log.colors.bold(db.name)}`);
     let carry = '';
     const out = await t.run(
-      { argv: agentArgv(['backup'], root, ['--dir', config.backups.dir, '--db', db.name, '--user', db.user, '--port', String(db.port), ...(db.host === undefined ? [] : ['--host', db.host]), ...(offsite === undefined ? [] : ['--offsite', formatTarget(offsite.target)])]), mutates: true },
+      { argv: agentArgv(['backup'], root, ['--dir', config.backups.dir, '--db', db.name, '--user', db.user, '--port', String(db.port), ...(db.host === undefined ? [] : ['--host', db.host]), ...(offsite === undefined ? [] : ['--offsite', formatTarget(offsite.target)]), '--retention', formatRetention(config.backups.retention.local)]), mutates: true },
       {
         timeoutMs: 6 * 3600_000,
         onStderr: (chunk: Buffer) => {

@@ -1,0 +1,79 @@
+// `mono backups` (what the box and the offsite host hold) and `mono backups prune [--dry-run]` (the local retention policy).
+import type { Context } from '../../cli/context.js';
+import { formatRetention, type LastRun, type LocalBackup } from '../../agent/backup/inventory.js';
+import type { Config } from '../../config/types.js';
+import { MonoError } from '../../errors.js';
+import { formatBytes } from '../../release/progress.js';
+import { probe } from '../../commands/cmd.js';
+import { connect } from '../connect.js';
+import { agentCall } from '../deploy/agent-call.js';
+import { age } from '../releases.js';
+import { layoutOf } from '../setup/layout.js';
+import { connectOffsite } from './offsite-setup.js';
+
+interface Listing {
+  readonly databases: readonly { readonly db: string; readonly lastRun: LastRun | null; readonly backups: readonly LocalBackup[] }[];
+}
+
+/** "<db>/<id>/<name> <bytes>" lines from the offsite host, read with the operator's login: bytes per backup. */
+async function offsiteSizes(ctx: Context, config: Config): Promise<Map<string, number> | string> {
+  const offsite = config.backups.offsite!;
+  try {
+    const t = await connectOffsite(ctx, config);
+    const out = await t.run(probe(['sh', '-c', 'cd "$1" 2>/dev/null && find . -mindepth 3 -maxdepth 3 -type f ! -name ".*" -printf "%P %s\\n"; true', 'mono', `${offsite.path}/${config.app}`]));
+    const sizes = new Map<string, number>();
+    for (const line of out.stdout.split('\n').filter(Boolean)) {
+      const [path = '', bytes = '0'] = line.split(' ');
+      const key = path.split('/').slice(0, 2).join('/');
+      sizes.set(key, (sizes.get(key) ?? 0) + Number(bytes));
+    }
+    return sizes;
+  } catch (error) {
+    return error instanceof MonoError ? error.message : String(error);
+  }
+}
+
+export function backupsTable(listing: Listing, offsite: Map<string, number> | string | undefined, now = Date.now()): string {
+  const rows = [['DATABASE', 'BACKUP', 'AGE', 'SIZE', 'TABLES', 'ROWS', 'CHECKED', 'OFFSITE']];
+  for (const d of listing.databases) {
+    for (const b of d.backups) {
+      const there = offsite instanceof Map ? offsite.get(`${d.db}/${b.id}`) : undefined;
+      const state = b.offsiteVerifiedAt !== undefined ? `verified ${age(b.offsiteVerifiedAt, now)}` : offsite === undefined ? '-' : 'pending';
+      rows.push([d.db, b.id, age(b.startedAt, now), formatBytes(b.bytes), String(b.tables), String(b.rows), b.checked ? 'yes' : 'NO', there === undefined || state === '-' ? state : `${state}, ${formatBytes(there)} there`]);
+    }
+    if (d.backups.length === 0) rows.push([d.db, '(none)', '', '', '', '', '', '']);
+  }
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  const lines = rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd());
+  for (const d of listing.databases) if (d.lastRun?.status === 'failed') lines.push(`last backup of ${d.db} FAILED ${age(d.lastRun.at, now)}: ${d.lastRun.error ?? ''}`);
+  if (typeof offsite === 'string') lines.push(`offsite host not reachable: ${offsite}`);
+  return lines.join('\n');
+}
+
+export async function backupsCommand(ctx: Context): Promise<number> {
+  const config = await ctx.config();
+  if (config.databases.length === 0) throw new MonoError('USAGE', 'mono.yml lists no databases', { hint: 'add them, for example: databases: [{ name: shop }]' });
+  const t = await connect(ctx, config, 'deploy');
+  const listing = await agentCall<Listing>(t, ['backups'], layoutOf(config).root, { extra: ['--dir', config.backups.dir, '--dbs', config.databases.map((d) => d.name).join(',')] });
+  const offsite = config.backups.offsite === undefined ? undefined : await offsiteSizes(ctx, config);
+  if (ctx.options.json) ctx.log.data(JSON.stringify({ type: 'backups', ...listing, offsite: offsite instanceof Map ? Object.fromEntries(offsite) : offsite ?? null }));
+  else ctx.log.data(backupsTable(listing, offsite));
+  return 0;
+}
+
+export async function backupsPruneCommand(ctx: Context): Promise<number> {
+  const config = await ctx.config();
+  const t = await connect(ctx, config, 'deploy');
+  const dry = ctx.options.dryRun;
+  for (const db of config.databases) {
+    const plan = await agentCall<{ keep: { id: string; why: string[] }[]; remove: string[]; pendingKept: string[] }>(t, ['backups-prune'], layoutOf(config).root, {
+      extra: ['--dir', config.backups.dir, '--db', db.name, '--retention', formatRetention(config.backups.retention.local), ...(config.backups.offsite === undefined ? [] : ['--offsite']), ...(dry ? ['--dry-run'] : [])],
+    });
+    ctx.log.event('backups.prune', { db: db.name, ...plan, dryRun: dry });
+    for (const k of plan.keep) ctx.log.info(`  keep    ${db.name}/${k.id}  (${k.why.join('; ')})`);
+    for (const id of plan.pendingKept) ctx.log.info(`  keep    ${db.name}/${id}  (its offsite copy is pending)`);
+    for (const id of plan.remove) ctx.log.info(`  ${dry ? 'would remove' : 'removed'} ${db.name}/${id}`);
+    ctx.log.info(`${db.name}: ${plan.remove.length} ${dry ? 'would go' : 'removed'}, ${plan.keep.length + plan.pendingKept.length} kept`);
+  }
+  return 0;
+}
