@@ -38,3 +38,18 @@ export function pgMajor(text: string | number): number {
   const m = /\(PostgreSQL\)\s+(\d+)/.exec(text);
   return m?.[1] === undefined ? 0 : Number(m[1]);
 }
+
+/** What changed since the previous backup that an operator should hear about: a smaller dump, fewer tables. */
+export function compareWithPrevious(previous: BackupManifest | undefined, next: Pick<BackupManifest, 'files' | 'tableCount'>, maxDropPercent: number): { warnings: string[]; failure?: string } {
+  if (previous === undefined) return { warnings: [] };
+  const bytes = (m: Pick<BackupManifest, 'files'>): number => m.files.reduce((n, f) => n + f.bytes, 0);
+  const before = bytes(previous);
+  const now = bytes(next);
+  const sizeDrop = before > 0 ? Math.round((1 - now / before) * 100) : 0;
+  const tableDrop = previous.tableCount > 0 ? Math.round(((previous.tableCount - next.tableCount) / previous.tableCount) * 100) : 0;
+  const warnings: string[] = [];
+  const failures: string[] = [];
+  if (next.tableCount < previous.tableCount) (tableDrop > maxDropPercent ? failures : warnings).push(`the table count fell from ${previous.tableCount} to ${next.tableCount} since backup ${previous.id}`);
+  if (sizeDrop >= 20) (sizeDrop > maxDropPercent ? failures : warnings).push(`the backup is ${sizeDrop}% smaller than backup ${previous.id} (${before} → ${now} bytes)`);
+  return failures.length === 0 ? { warnings } : { warnings, failure: failures.join('; ') };
+}

@@ -124,6 +124,7 @@ export function normalize(raw: RawConfig, context: NormalizeContext): { config?:
     backups: {
       dir: raw.backups?.dir ?? `/var/backups/${raw.app}`,
       maxDataLossMs: durationMs(raw.backups?.max_data_loss ?? '24h'),
+      maxDropPercent: raw.backups?.max_drop ?? 50,
       encryptRecipients: raw.backups?.encrypt?.recipients ?? [],
       ...(offsite === undefined
         ? {}

@@ -121,6 +121,12 @@ export const configSchema = z
       .strictObject({
         dir: absolutePath.optional().meta({ description: 'Default: /var/backups/<app>.' }),
         max_data_loss: duration.default('24h').meta({ description: 'The newest backup may not be older than this.' }),
+        max_drop: z
+          .int()
+          .min(0)
+          .max(100)
+          .default(50)
+          .meta({ description: 'Percent: a backup smaller than the previous one, or with fewer tables, by more than this fails the run (it is kept, and nothing is pruned until a run passes). Smaller drops are warnings.' }),
         encrypt: z.strictObject({ recipients: z.array(z.string().regex(/^age1[0-9a-z]{20,}$/, { error: 'expected an age public key (age1…)' })).min(1) }).optional(),
         offsite: z
           .strictObject({

@@ -81,6 +81,8 @@ export interface Config {
   readonly backups: {
     readonly dir: string;
     readonly maxDataLossMs: number;
+    /** A drop in size or table count above this percentage fails the run (the backup is kept). */
+    readonly maxDropPercent: number;
     readonly encryptRecipients: readonly string[];
     readonly offsite?: { readonly target: SshTarget; readonly path: string; readonly knownHostsFiles: readonly string[]; readonly identity?: string };
     readonly retention: { readonly local: Retention; readonly offsite: Retention };

@@ -195,3 +195,18 @@ test('retention: each good run keeps the policy\'s backups; nothing is pruned af
   assert.match((await mono(['backups'], { cwd: app.dir })).stdout, /last backup of shopdb FAILED .*pg_dump was killed/);
   assert.deepEqual(await backups(), kept);
 });
+
+test('a backup much smaller than the last one fails the run but is kept, and nothing is pruned until a run passes', async () => {
+  const before_ = await backups();
+  await boxSsh(box, `runuser -u shop -- psql -qAt -d shopdb -c 'TRUNCATE billing.invoices'`);
+  const r = await mono(['backup'], { cwd: app.dir, timeoutMs: 300_000 });
+  assert.equal(r.code, 5, r.stderr);
+  assert.match(r.stderr, /error: the backup is \d+% smaller than backup \d{8}T\d{6}Z \(\d+ → \d+ bytes\): more than backups.max_drop \(50%\)/);
+  assert.match(r.stderr, /hint: the backup was kept as \d{8}T\d{6}Z and no older backup will be pruned until a run passes/);
+  const after = await backups();
+  assert.equal(after.length, before_.length + 1, 'kept, and nothing pruned');
+  assert.equal((await mono(['backups', 'prune'], { cwd: app.dir })).code, 5, 'pruning waits for a run that passes');
+  // Run again: the drop is now the baseline, and the run passes.
+  const again = await mono(['backup'], { cwd: app.dir, timeoutMs: 300_000 });
+  assert.equal(again.code, 0, again.stderr);
+});

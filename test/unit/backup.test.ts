@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { pipe } from '../../src/agent/backup/pipe.js';
 import { takeBackupLock } from '../../src/agent/backup/lock.js';
-import { backupId, pgMajor } from '../../src/backup/manifest.js';
+import { backupId, compareWithPrevious, pgMajor, type BackupManifest } from '../../src/backup/manifest.js';
 
 test('backup ids sort by time; versions parse from pg_dump --version and server_version_num', () => {
   assert.equal(backupId(new Date('2026-12-01T05:20:01.123Z')), '20261201T052001Z');
@@ -43,4 +43,16 @@ test('one backup at a time: a live holder refuses the next one; a dead one is ta
   const again = takeBackupLock(dir, 'shop', () => undefined);
   again();
   assert.throws(() => takeBackupLock(join(dir, 'missing'), 'shop', () => undefined), /the backups folder .* does not exist/);
+});
+
+test('a sudden drop in size or table count is a warning, and a failure above max_drop', () => {
+  const prev = { id: '20261201T030000Z', files: [{ name: 'dump.zst', bytes: 1000, sha256: 'x' }], tableCount: 10 } as unknown as BackupManifest;
+  const next = (bytes: number, tableCount: number) => ({ files: [{ name: 'dump.zst', bytes, sha256: 'y' }], tableCount });
+  assert.deepEqual(compareWithPrevious(undefined, next(1, 1), 50), { warnings: [] });
+  assert.deepEqual(compareWithPrevious(prev, next(900, 10), 50), { warnings: [] }, 'small changes are normal');
+  assert.deepEqual(compareWithPrevious(prev, next(700, 9), 50), {
+    warnings: ['the table count fell from 10 to 9 since backup 20261201T030000Z', 'the backup is 30% smaller than backup 20261201T030000Z (1000 → 700 bytes)'],
+  });
+  assert.deepEqual(compareWithPrevious(prev, next(100, 10), 50), { warnings: [], failure: 'the backup is 90% smaller than backup 20261201T030000Z (1000 → 100 bytes)' });
+  assert.equal(compareWithPrevious(prev, next(1000, 4), 50).failure, 'the table count fell from 10 to 4 since backup 20261201T030000Z');
 });

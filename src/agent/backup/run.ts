@@ -4,11 +4,11 @@
 // of the archive, the table count), and the folder is renamed to <dir>/<db>/<id>/ only then: a backup folder without the
 // ".partial-" prefix is always complete.
 import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { closeSync, createReadStream, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import pg from 'pg';
 import { monoVersion } from '../../cli/version.js';
 import { MonoError } from '../../errors.js';
-import { BACKUP_ID, backupId, pgMajor, type BackupFile, type BackupManifest } from '../../backup/manifest.js';
+import { BACKUP_ID, backupId, compareWithPrevious, pgMajor, type BackupFile, type BackupManifest } from '../../backup/manifest.js';
 import { formatBytes } from '../../release/progress.js';
 import { capture, pipe } from './pipe.js';
 import { takeBackupLock } from './lock.js';
@@ -23,6 +23,8 @@ export interface DatabaseTarget {
 
 export interface BackupRun {
   readonly dir: string;
+  /** A drop in size or table count since the previous backup above this percentage fails the run (default 50). */
+  readonly maxDropPercent?: number;
   readonly db: DatabaseTarget;
   readonly info: (message: string) => void;
   readonly warn: (message: string) => void;
@@ -99,7 +101,8 @@ export async function runBackup(r: BackupRun): Promise<BackupManifest> {
       r.warn(`removing ${stale}, left by a backup that did not finish`);
       rmSync(`${dbDir}/${stale}`, { recursive: true, force: true });
     }
-    checkSpace(r.dir, newestManifest(dbDir));
+    const previous = newestManifest(dbDir);
+    checkSpace(r.dir, previous);
     const [pgDump, zstd] = await Promise.all([capture(['pg_dump', '--version']), capture(['zstd', '--version'])]);
     const host = db.host ?? '/var/run/postgresql';
     const client = new pg.Client({ host, port: db.port, user: db.user, database: db.name, connectionTimeoutMillis: 10_000 });
@@ -175,12 +178,21 @@ export async function runBackup(r: BackupRun): Promise<BackupManifest> {
     fsyncDir(partial);
     renameSync(partial, `${dbDir}/${id}`);
     fsyncDir(dbDir);
+    const drop = compareWithPrevious(previous, manifest, r.maxDropPercent ?? 50);
+    for (const w of drop.warnings) r.warn(w);
+    if (drop.failure !== undefined) {
+      // Kept (it is a faithful dump of what the database holds now), but the run fails: nothing is pruned after it.
+      recordRun(dbDir, { status: 'failed', at: new Date().toISOString(), id, error: drop.failure });
+      throw new MonoError('CHECK_FAILED', `${drop.failure}: more than backups.max_drop (${r.maxDropPercent ?? 50}%)`, {
+        hint: `the backup was kept as ${id} and no older backup will be pruned until a run passes; if the drop is intended, run mono backup again (it compares with ${id} then)`,
+      });
+    }
     recordRun(dbDir, { status: 'ok', at: new Date().toISOString(), id });
     return manifest;
   } catch (error) {
     rmSync(partial, { recursive: true, force: true });
-    // A lock held by another run is not this database's failure.
-    if (!(error instanceof MonoError && error.code === 'LOCKED')) recordRun(dbDir, { status: 'failed', at: new Date().toISOString(), error: error instanceof Error ? error.message : String(error) });
+    // A lock held by another run is not this database's failure; a drop above max_drop was recorded already.
+    if (!(error instanceof MonoError && (error.code === 'LOCKED' || error.code === 'CHECK_FAILED' && existsSync(`${dbDir}/${id}`)))) recordRun(dbDir, { status: 'failed', at: new Date().toISOString(), error: error instanceof Error ? error.message : String(error) });
     throw error;
   } finally {
     unlock();

@@ -110,6 +110,7 @@ export function registerAgent(program: Command): void {
     .option('--port <n>', 'port', '5432')
     .option('--offsite <user@host:port>', 'then copy every backup without a verified offsite copy there (with the box\'s offsite key)')
     .option('--retention <h,d,w,m,min>', 'after a good backup, prune local backups to this policy (hourly,daily,weekly,monthly,min_verified)')
+    .option('--max-drop <percent>', 'fail the run (keeping the backup) when size or table count fell more than this since the last one', '50')
     .action(lazy(async () => (await import('../../agent/backup/command.js')).backupHandler));
 
   agent
