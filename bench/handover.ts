@@ -9,11 +9,11 @@
 // Latency: p50/p99/max of every request started inside a handover window (the handover plus 1 s), against every request
 // outside the windows (after a 1 s warm-up). Run as root: `npm run build && npx tsx bench/handover.ts` (about 5 minutes).
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { sandboxDown, sandboxDownSync, sandboxUp, sshArgv, type BoxInfo } from '../src/sandbox/index.js';
+import { sandboxDown, sandboxUp, sshArgv, type BoxInfo } from '../src/sandbox/index.js';
+import { benchWorkspace } from './lib.js';
 
 const HANDOVERS = Number(process.env['HANDOVERS'] ?? 10);
 const RATE = Number(process.env['RATE'] ?? 1000);
@@ -23,13 +23,7 @@ const MONO = new URL('../dist/cli/mono.mjs', import.meta.url).pathname;
 const RUNTIME = new URL('../dist/runtime/index.mjs', import.meta.url).pathname;
 const log = (m: string): void => void process.stderr.write(`# ${m}\n`);
 
-const boxName = `bench-handover-${process.pid}`;
-const work = mkdtempSync(join(tmpdir(), 'mono-bench-handover-'));
-process.on('exit', () => {
-  sandboxDownSync(boxName);
-  rmSync(work, { recursive: true, force: true });
-});
-for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => process.exit(130));
+const { boxName, work } = benchWorkspace('handover');
 
 // ---------------------------------------------------------------------------------------------------------------------------
 // The apps

@@ -1,5 +1,9 @@
 // Benchmark helpers: run commands alternately, report medians and the ratio against a baseline.
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sandboxDownSync } from '../src/sandbox/index.js';
 
 export function timeOnce(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): number {
   const [file, ...args] = argv;
@@ -47,4 +51,19 @@ export function report(c: Comparison, target: { maxMs?: number; maxRatio?: numbe
     `${c.name}: mono ${c.subjectMs.toFixed(0)} ms, baseline ${c.baselineMs.toFixed(0)} ms, ratio ${c.ratio.toFixed(2)} (median of ${c.runs}; target ${goal}) ${okMs && okRatio ? 'PASS' : 'MISS'}\n`,
   );
   return okMs && okRatio;
+}
+
+/**
+ * A benchmark's sandbox box name and scratch folder, both removed on every exit (Ctrl-C included).
+ * The box is only named here; the benchmark boots it.
+ */
+export function benchWorkspace(kind: string): { boxName: string; work: string } {
+  const boxName = `bench-${kind}-${process.pid}`;
+  const work = mkdtempSync(join(tmpdir(), `mono-bench-${kind}-`));
+  process.on('exit', () => {
+    sandboxDownSync(boxName);
+    rmSync(work, { recursive: true, force: true });
+  });
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => process.exit(130));
+  return { boxName, work };
 }

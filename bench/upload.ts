@@ -12,11 +12,10 @@
 // tar baseline that also runs `sync -f` on the box. Each side's leftovers on the box are removed untimed before its run.
 // MONO_BIN=/path/to/dist/cli/mono.mjs measures another build (`mono setup` installs that build's agent on the box).
 import { spawn, spawnSync } from 'node:child_process';
-import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, mkdirSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { homeBase, sandboxDown, sandboxDownSync, sandboxUp, sshArgv, type BoxInfo } from '../src/sandbox/index.js';
-import { median, report, timeOnce, type Comparison } from './lib.js';
+import { homeBase, sandboxDown, sandboxUp, sshArgv, type BoxInfo } from '../src/sandbox/index.js';
+import { benchWorkspace, median, report, timeOnce, type Comparison } from './lib.js';
 import { RELEASE_1GB, RELEASE_200MB, syntheticRelease, type SyntheticRelease } from './synthetic-release.js';
 
 const RUNS = Number(process.env['RUNS'] ?? 5);
@@ -35,13 +34,7 @@ const APP = 'bench';
 const MONO = process.env['MONO_BIN'] ?? new URL('../dist/cli/mono.mjs', import.meta.url).pathname;
 const log = (message: string): void => void process.stderr.write(`# ${message}\n`);
 
-const boxName = `bench-upload-${process.pid}`;
-const work = mkdtempSync(join(tmpdir(), 'mono-bench-upload-'));
-process.on('exit', () => {
-  sandboxDownSync(boxName);
-  rmSync(work, { recursive: true, force: true });
-});
-for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => process.exit(130));
+const { boxName, work } = benchWorkspace('upload');
 
 // ---------------------------------------------------------------------------------------------------------------------------
 // Helpers

@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { MonoError } from '../errors.js';
 import type { LockInfo, LockReply } from '../release/protocol.js';
 import { errnoCode } from './fs-errors.js';
+import { pidAlive } from './pid.js';
 import type { AgentPaths } from './paths.js';
 import { isRecord, parseJson } from './stdin.js';
 
@@ -104,12 +105,7 @@ export async function readHolder(paths: AgentPaths, waitMs = INFO_WAIT_MS): Prom
 export function isStale(holder: LockInfo): boolean {
   const { pid } = holder;
   if (pid === undefined || !Number.isSafeInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (error) {
-    return errnoCode(error) === 'ESRCH';
-  }
+  return !pidAlive(pid);
 }
 
 export async function lockStatus(paths: AgentPaths, waitMs?: number): Promise<LockStatusReply> {

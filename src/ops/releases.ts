@@ -1,6 +1,7 @@
 // `mono releases` (list what is on the box) and `mono releases prune`.
 import type { Context } from '../cli/context.js';
 import { formatBytes } from '../release/progress.js';
+import { formatTable } from '../log/table.js';
 import type { PruneResult, ReleaseInfo } from '../release/protocol.js';
 import { connect } from './connect.js';
 import { agentCall } from './deploy/agent-call.js';
@@ -31,8 +32,7 @@ export function releasesTable(app: string, releases: readonly ReleaseInfo[], now
       r.meta?.git === undefined ? '-' : `${r.meta.git.commit.slice(0, 10)}${r.meta.git.dirty ? '+' : ''}`,
     ]);
   }
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n');
+  return formatTable(rows).join('\n');
 }
 
 export async function releasesCommand(ctx: Context): Promise<number> {

@@ -3,6 +3,7 @@ import { execa } from 'execa';
 import { existsSync } from 'node:fs';
 import type { Context } from '../cli/context.js';
 import { MonoError } from '../errors.js';
+import { formatTable } from '../log/table.js';
 import { boxPaths, checkPrerequisites, isBoxRunning, readBox, sandboxDown, sandboxDownAll, sandboxStatus, sandboxUp, sshArgv, type BoxInfo, type BoxStatus } from '../sandbox/index.js';
 
 export interface UpCommandOptions {
@@ -113,8 +114,7 @@ export async function sandboxStatusCommand(ctx: Context): Promise<void> {
       b.createdAt ?? '-',
     ]),
   ];
-  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
-  ctx.log.data(rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n'));
+  ctx.log.data(formatTable(rows).join('\n'));
   const broken = boxes.filter((b) => stateOf(b) !== 'up').map((b) => b.name);
   if (broken.length > 0) ctx.log.info(`not running: ${broken.join(', ')} (remove with: mono sandbox down --name NAME)`);
 }

@@ -9,7 +9,8 @@ import type { BackupManifest } from '../../backup/manifest.js';
 import { parseTarget } from '../../ssh/target.js';
 import { requireRoot } from '../paths.js';
 import { offsiteRound, type OffsiteFile, type OffsiteOutcome, type OffsiteTarget } from './offsite.js';
-import { runBackup, sha256Of } from './run.js';
+import { sha256File } from '../../release/hash.js';
+import { runBackup } from './run.js';
 import { lastRun, localBackups, parseRetention, pruneLocal } from './inventory.js';
 
 const PG_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -17,7 +18,7 @@ const PG_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 /** The files of a finished local backup as the offsite copy lists them: the manifest's, then the manifest itself. */
 async function filesOf(dbDir: string, id: string): Promise<OffsiteFile[]> {
   const manifest = JSON.parse(readFileSync(`${dbDir}/${id}/manifest.json`, 'utf8')) as BackupManifest;
-  return [...manifest.files.map((f) => ({ name: f.name, sha256: f.sha256 })), { name: 'manifest.json', sha256: await sha256Of(`${dbDir}/${id}/manifest.json`) }];
+  return [...manifest.files.map((f) => ({ name: f.name, sha256: f.sha256 })), { name: 'manifest.json', sha256: await sha256File(`${dbDir}/${id}/manifest.json`) }];
 }
 
 export const backupHandler = agentHandler('backup', async (ctx: Context, o: { root?: string; dir?: string; db?: string; user?: string; host?: string; port?: string; offsite?: string; retention?: string; maxDrop?: string }) => {

@@ -2,7 +2,7 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { MonoError } from '../../errors.js';
 import { errnoCode } from '../fs-errors.js';
-import { pidAlive } from '../handover/tenants.js';
+import { pidAlive } from '../pid.js';
 
 interface Holder {
   readonly pid: number;

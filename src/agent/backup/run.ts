@@ -3,13 +3,13 @@
 // the dump holds. Files are written into <dir>/<db>/.partial-<id>/ (0600, fsynced), checked (sha256 re-read, a full read
 // of the archive, the table count), and the folder is renamed to <dir>/<db>/<id>/ only then: a backup folder without the
 // ".partial-" prefix is always complete.
-import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import pg from 'pg';
 import { monoVersion } from '../../cli/version.js';
 import { MonoError } from '../../errors.js';
 import { BACKUP_ID, backupId, compareWithPrevious, pgMajor, type BackupFile, type BackupManifest } from '../../backup/manifest.js';
 import { formatBytes } from '../../release/progress.js';
+import { sha256File } from '../../release/hash.js';
 import { capture, pipe } from './pipe.js';
 import { takeBackupLock } from './lock.js';
 import { recordRun } from './inventory.js';
@@ -67,12 +67,6 @@ function fsyncDir(path: string): void {
   } finally {
     closeSync(fd);
   }
-}
-
-export async function sha256Of(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
 }
 
 /** About twice the last backup must be free before a new one starts (a dump can grow, and the old one stays). */
@@ -144,7 +138,7 @@ export async function runBackup(r: BackupRun): Promise<BackupManifest> {
       // Checks: what is on disk is what was written; the archive reads to its end; it holds every table.
       r.info('  checking: sha256, a full read of the archive, the table count');
       for (const f of files) {
-        if ((await sha256Of(`${partial}/${f.name}`)) !== f.sha256) throw new MonoError('CHECK_FAILED', `${f.name} does not read back as written (sha256 differs)`, { hint: 'the disk of the box may be failing: check it (dmesg, smartctl); nothing was kept from this run' });
+        if ((await sha256File(`${partial}/${f.name}`)) !== f.sha256) throw new MonoError('CHECK_FAILED', `${f.name} does not read back as written (sha256 differs)`, { hint: 'the disk of the box may be failing: check it (dmesg, smartctl); nothing was kept from this run' });
       }
       await pipe(['zstd', '-dc', '--', `${partial}/dump.zst`], ['pg_restore', '--exit-on-error', '--file=/dev/null'], 'discard');
       const list = await pipe(['zstd', '-dc', '--', `${partial}/dump.zst`], ['pg_restore', '--list'], 'capture', { secondMayStopEarly: true });

@@ -2,7 +2,7 @@
 import type { Context } from '../../cli/context.js';
 import { agentHandler } from '../handler.js';
 import { agentPaths, requireRoot } from '../paths.js';
-import { pidAlive } from './tenants.js';
+import { pidAlive } from '../pid.js';
 import { follow } from './follow.js';
 import { checkId, listStates, readState } from './journal.js';
 import { runHandover } from './run.js';

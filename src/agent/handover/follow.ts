@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { reached, type HandoverState } from '../../handover/spec.js';
 import { errnoCode } from '../fs-errors.js';
 import { handoverFiles, readState, type JournalLine } from './journal.js';
-import { pidAlive } from './tenants.js';
+import { pidAlive } from '../pid.js';
 
 export interface FollowOptions {
   readonly until: 'switched' | 'done';

@@ -48,7 +48,7 @@ export function readState(dir: string, id: string): HandoverState | undefined {
   }
 }
 
-/** Every handover on record, newest first (ids start with the release's UTC time, then the handover's own time). */
+/** Every handover on record, the most recently changed first (a running handover rewrites its state file as it goes). */
 export function listStates(dir: string): HandoverState[] {
   let names: string[];
   try {

@@ -16,7 +16,8 @@ import { agentPaths } from '../paths.js';
 import { prune } from '../prune.js';
 import { errorReply } from '../session.js';
 import { Journal, listStates, readSpec } from './journal.js';
-import { busyTenants, pidAlive, pin, routeOf, routes, TENANT_KEY, unpin } from './tenants.js';
+import { pidAlive } from '../pid.js';
+import { busyTenants, pin, routeOf, routes, TENANT_KEY, unpin } from './tenants.js';
 
 export interface RunOptions {
   readonly transport?: Transport;

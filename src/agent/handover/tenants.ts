@@ -5,6 +5,7 @@
 // box runs (/run is emptied at boot), so no request ever finds one missing halfway.
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, renameSync, symlinkSync, unlinkSync } from 'node:fs';
 import { errnoCode } from '../fs-errors.js';
+import { pidAlive } from '../pid.js';
 import { isRecord } from '../stdin.js';
 
 /** What nginx accepts as a tenant key (templates/nginx/site.conf): no "/", so a key can never leave the tenants folder. */
@@ -27,15 +28,6 @@ export function busyTenants(instancesDir: string, release: string, processes: re
     for (const [tenant, jobs] of Object.entries(report['tenants'])) if (typeof jobs === 'number' && jobs > 0) busy.add(tenant);
   }
   return busy;
-}
-
-export function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return errnoCode(error) === 'EPERM';
-  }
 }
 
 /** Where a tenant's symlink points now: a release id, "current", or undefined (none). */

@@ -4,6 +4,7 @@ import { formatRetention, type LastRun, type LocalBackup } from '../../agent/bac
 import type { Config } from '../../config/types.js';
 import { MonoError } from '../../errors.js';
 import { formatBytes } from '../../release/progress.js';
+import { formatTable } from '../../log/table.js';
 import { probe } from '../../commands/cmd.js';
 import { connect } from '../connect.js';
 import { agentCall } from '../deploy/agent-call.js';
@@ -43,8 +44,7 @@ export function backupsTable(listing: Listing, offsite: Map<string, number> | st
     }
     if (d.backups.length === 0) rows.push([d.db, '(none)', '', '', '', '', '', '']);
   }
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  const lines = rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd());
+  const lines = formatTable(rows);
   for (const d of listing.databases) if (d.lastRun?.status === 'failed') lines.push(`last backup of ${d.db} FAILED ${age(d.lastRun.at, now)}: ${d.lastRun.error ?? ''}`);
   if (typeof offsite === 'string') lines.push(`offsite host not reachable: ${offsite}`);
   return lines.join('\n');
