@@ -44,7 +44,9 @@ export const backupHandler = agentHandler('backup', async (ctx: Context, o: { ro
   // Only after a good backup: the retention policy, locally (offsite pruning needs the operator's credential).
   const pruned = o.retention === undefined ? undefined : pruneLocal(o.dir, o.db, parseRetention(o.retention), { apply: true, offsite: o.offsite !== undefined });
   if (pruned !== undefined && pruned.remove.length > 0) ctx.log.info(`  pruned ${pruned.remove.length} old backup${pruned.remove.length === 1 ? '' : 's'}: ${pruned.remove.join(', ')}`);
-  ctx.log.data(JSON.stringify({ manifest, ...(offsite === undefined ? {} : { offsite }), ...(pruned === undefined ? {} : { pruned: pruned.remove }) }));
+  // The agent's own peak memory (the dump streams through it: it must not grow with the database; bench/backup.ts reads it).
+  const maxRssKb = process.resourceUsage().maxRSS;
+  ctx.log.data(JSON.stringify({ manifest, ...(offsite === undefined ? {} : { offsite }), ...(pruned === undefined ? {} : { pruned: pruned.remove }), maxRssKb }));
 });
 
 function dbList(text: string | undefined): string[] {

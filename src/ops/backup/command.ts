@@ -38,10 +38,10 @@ export async function backupCommand(ctx: Context, options: { db?: string }): Pro
     ).catch((error: unknown) => {
       throw error instanceof CommandFailedError ? agentFailure(error) : error;
     });
-    const { manifest, offsite: copy } = parseReply<{ manifest: BackupManifest; offsite?: OffsiteOutcome }>(out.stdout, '"backup"');
+    const { manifest, offsite: copy, maxRssKb } = parseReply<{ manifest: BackupManifest; offsite?: OffsiteOutcome; maxRssKb?: number }>(out.stdout, '"backup"');
     const bytes = manifest.files.reduce((n, f) => n + f.bytes, 0);
     const rows = Object.values(manifest.rows).reduce((n, v) => n + v, 0);
-    ctx.log.event('backup.done', { db: db.name, id: manifest.id, bytes, tables: manifest.tableCount, indexes: manifest.indexCount, rows, ms: manifest.durationMs });
+    ctx.log.event('backup.done', { db: db.name, id: manifest.id, bytes, tables: manifest.tableCount, indexes: manifest.indexCount, rows, ms: manifest.durationMs, ...(maxRssKb === undefined ? {} : { agentMaxRssKb: maxRssKb }) });
     ctx.log.info(ctx.log.colors.green(`backed up ${db.name} as ${manifest.id}: ${formatBytes(bytes)}, ${manifest.tableCount} tables, ${rows} rows, ${manifest.indexCount} indexes, checked, in ${(manifest.durationMs / 1000).toFixed(1)} s`));
     if (copy !== undefined) {
       ctx.log.event('backup.offsite', { db: db.name, ...copy });
