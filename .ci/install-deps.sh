@@ -7,4 +7,6 @@ if [ "$(id -u)" != 0 ]; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
-apt-get install -y -q --no-install-recommends debootstrap systemd-container openssh-client ca-certificates
+# time: GNU time (/usr/bin/time -f %M), the benchmarks' peak-RSS measurement.
+# age: the tests make an operator's recovery key with age-keygen, as an operator does on their own machine.
+apt-get install -y -q --no-install-recommends debootstrap systemd-container openssh-client ca-certificates age time

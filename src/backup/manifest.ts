@@ -16,7 +16,9 @@ export interface BackupManifest {
   readonly startedAt: string;
   readonly durationMs: number;
   readonly server: { readonly version: string; readonly versionNum: number };
-  readonly tools: { readonly pgDump: string; readonly zstd: string; readonly mono: string };
+  readonly tools: { readonly pgDump: string; readonly zstd: string; readonly mono: string; readonly age?: string };
+  /** With backups.encrypt: the data files are age files for these recipients (the box's own key first). */
+  readonly encryption?: { readonly tool: 'age'; readonly recipients: readonly string[] };
   /** The snapshot pg_dump used (pg_export_snapshot() of the counting transaction). */
   readonly snapshot: string;
   /** Exact rows per table ("schema.table"), counted in that snapshot. */

@@ -210,3 +210,94 @@ test('a backup much smaller than the last one fails the run but is kept, and not
   const again = await mono(['backup'], { cwd: app.dir, timeoutMs: 300_000 });
   assert.equal(again.code, 0, again.stderr);
 });
+
+test('a full disk: the run stops with a clear error, leaves nothing partial, keeps the earlier backup; too little room stops it before it writes', async () => {
+  const { readFileSync, writeFileSync } = await import('node:fs');
+  const yml = `${app.dir}/mono.yml`;
+  const original = readFileSync(yml, 'utf8');
+  const SMALL = '/var/backups/small';
+  const mounted = await boxSsh(box, `mkdir -p ${SMALL} && mount -t tmpfs -o size=4m,mode=0700,uid=$(id -u shop),gid=$(id -g shop) tmpfs ${SMALL} && echo mounted`);
+  assert.equal(mounted.stdout.trim(), 'mounted', mounted.stderr);
+  try {
+    writeFileSync(yml, original.replace('backups:\n', `backups:\n  dir: ${SMALL}\n`));
+    const first = await mono(['backup'], { cwd: app.dir, timeoutMs: 300_000 });
+    assert.equal(first.code, 0, first.stderr);
+    const list = async (): Promise<string[]> => (await boxSsh(box, `ls -A ${SMALL}/shopdb`)).stdout.split('\n').filter(Boolean);
+    const [id] = await list();
+    assert.match(id ?? '', /^\d{8}T\d{6}Z$/);
+    const sums = async (): Promise<string> => (await boxSsh(box, `cd ${SMALL}/shopdb/${id} && sha256sum dump.zst globals.sql.zst manifest.json`)).stdout;
+    const before_ = await sums();
+    // About 12 MB of random hex: zstd cannot shrink it below the 4 MB the folder has.
+    const grown = await boxSsh(box, `runuser -u shop -- psql -v ON_ERROR_STOP=1 -qAt -d shopdb -c "CREATE TABLE filler AS SELECT i, md5(random()::text) || md5(random()::text) || md5(random()::text) || md5(random()::text) AS junk FROM generate_series(1, 100000) i"`, { timeoutMs: 120_000 });
+    assert.equal(grown.code, 0, grown.stderr);
+    const full = await mono(['backup'], { cwd: app.dir, timeoutMs: 300_000 });
+    assert.equal(full.code, 5, full.stderr);
+    assert.match(full.stderr, /error: the disk filled up while writing \/var\/backups\/small\/shopdb\/\.partial-\d{8}T\d{6}Z\/dump\.zst/);
+    assert.match(full.stderr, /hint: free space in the backups folder \(or move backups\.dir\), then run the backup again; earlier backups are untouched/);
+    assert.deepEqual(await list(), [id, 'last-run.json'], 'no partial folder is left');
+    assert.equal(await sums(), before_, 'the earlier backup is intact');
+    assert.equal((await boxSsh(box, `test -e ${SMALL}/.lock && echo locked || echo free`)).stdout.trim(), 'free');
+    assert.equal((await mono(['backups', 'prune'], { cwd: app.dir })).code, 5, 'nothing is pruned after it');
+
+    // Less than twice the last backup free: refused before anything is written.
+    await boxSsh(box, `runuser -u shop -- psql -qAt -d shopdb -c 'DROP TABLE filler'`);
+    await boxSsh(box, `head -c $(( $(stat -f -c '%a * %S' ${SMALL}) - 8192 )) /dev/zero > ${SMALL}/filler; sync`);
+    const tight = await mono(['backup'], { cwd: app.dir, timeoutMs: 300_000 });
+    assert.equal(tight.code, 5, tight.stderr);
+    assert.match(tight.stderr, /error: not enough free space in \/var\/backups\/small: [\d.]+ kB free, and the last backup took [\d.]+ [kM]B \(about twice that is needed\)/);
+    assert.match(tight.stderr, /nothing was written/);
+    assert.deepEqual(await list(), [id, 'last-run.json']);
+    assert.equal(await sums(), before_);
+    await boxSsh(box, `rm -f ${SMALL}/filler`);
+    const again = await mono(['backup'], { cwd: app.dir, timeoutMs: 300_000 });
+    assert.equal(again.code, 0, again.stderr);
+  } finally {
+    writeFileSync(yml, original);
+    await boxSsh(box, `runuser -u shop -- psql -qAt -d shopdb -c 'DROP TABLE IF EXISTS filler'; umount ${SMALL}; rmdir ${SMALL}`);
+  }
+});
+
+test('encrypted backups: age for the operator\'s key and the box\'s own, checked on the box, copied offsite as they are, opened with the operator\'s key', async () => {
+  const { mkdtempSync, readFileSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { execFileSync } = await import('node:child_process');
+  // The operator's recovery key, made on the operator's machine; only its public half goes into mono.yml.
+  const keyFile = `${mkdtempSync(`${tmpdir()}/mono-age-`)}/operator.key`;
+  execFileSync('age-keygen', ['-o', keyFile], { stdio: 'ignore' });
+  const operator = execFileSync('age-keygen', ['-y', keyFile], { encoding: 'utf8' }).trim();
+  const yml = `${app.dir}/mono.yml`;
+  const original = readFileSync(yml, 'utf8');
+  writeFileSync(yml, original.replace('backups:\n', `backups:\n  encrypt:\n    recipients: [${operator}]\n`));
+  try {
+    const setup = await mono(['setup'], { cwd: app.dir, timeoutMs: 600_000 });
+    assert.equal(setup.code, 0, setup.stderr);
+    assert.match(setup.stderr, /^ {2}change +the box's age key for backups \/srv\/shop\/\.ssh\/backup_age\.key /m);
+    const boxKey = await boxSsh(box, `stat -c '%a %U' /srv/shop/.ssh/backup_age.key && age-keygen -y /srv/shop/.ssh/backup_age.key`);
+    const [mode, boxRecipient] = boxKey.stdout.split('\n');
+    assert.equal(mode, '600 shop');
+    assert.match(boxRecipient ?? '', /^age1[0-9a-z]+$/);
+
+    const r = await mono(['backup', '--json'], { cwd: app.dir, timeoutMs: 300_000 });
+    assert.equal(r.code, 0, r.stderr);
+    const done = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; id: string }).find((e) => e.type === 'backup.done')!;
+    const files = await boxSsh(box, `cd ${DIR}/${done.id} && ls -A && stat -c '%n %a %U' *.age && head -c 21 dump.zst.age && echo && cat manifest.json`);
+    const lines = files.stdout.split('\n');
+    assert.deepEqual(lines.slice(0, 7), ['dump.zst.age', 'globals.sql.zst.age', 'manifest.json', 'offsite.json', 'dump.zst.age 600 shop', 'globals.sql.zst.age 600 shop', 'age-encryption.org/v1'], 'only age files hold data: nothing in plain text');
+    const manifest = JSON.parse(lines.slice(7).join('\n')) as BackupManifest;
+    assert.deepEqual(manifest.encryption, { tool: 'age', recipients: [boxRecipient, operator] });
+    assert.deepEqual(manifest.checks, { sha256: true, fullRead: true, tableCount: true }, 'checked on the box through its own key');
+    assert.match(manifest.tools.age ?? '', /^v?1\./);
+    // The offsite copy is the same encrypted bytes.
+    const dump = manifest.files.find((f) => f.name === 'dump.zst.age')!;
+    assert.equal((await boxSsh(offsite, `sha256sum /srv/backups/shop/shopdb/${done.id}/dump.zst.age | cut -d' ' -f1`)).stdout.trim(), dump.sha256);
+    // The operator's key alone opens it (a lost box): the tables and the roles are there.
+    await boxSsh(box, `install -m 0600 /dev/stdin /root/operator.key`, { input: readFileSync(keyFile, 'utf8') });
+    const opened = await boxSsh(box, `age -d -i /root/operator.key ${DIR}/${done.id}/dump.zst.age | zstd -dc | pg_restore --list | grep -c ' TABLE DATA '; age -d -i /root/operator.key ${DIR}/${done.id}/globals.sql.zst.age | zstd -dc | grep -c 'CREATE ROLE shop'; rm -f /root/operator.key`);
+    assert.deepEqual(opened.stdout.trim().split('\n'), ['3', '1']);
+    // Without a key that is one of the recipients, it does not open.
+    const stranger = await boxSsh(box, `age-keygen -o /root/other.key 2>/dev/null; age -d -i /root/other.key ${DIR}/${done.id}/dump.zst.age > /dev/null; echo "exit $?"; rm -f /root/other.key`);
+    assert.match(stranger.stdout + stranger.stderr, /no identity matched any of the recipients/);
+  } finally {
+    writeFileSync(yml, original);
+  }
+});

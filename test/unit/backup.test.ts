@@ -15,24 +15,30 @@ test('backup ids sort by time; versions parse from pg_dump --version and server_
   assert.equal(pgMajor('nonsense'), 0);
 });
 
-test('a pipe writes the second program\'s output to a new 0600 file, hashed as written', async () => {
+test('a pipe writes the last program\'s output to a new 0600 file, hashed as written', async () => {
   const file = join(mkdtempSync(join(tmpdir(), 'mono-pipe-')), 'out');
-  const r = await pipe(['printf', 'hello\\nworld\\n'], ['tr', 'a-z', 'A-Z'], { file });
+  const r = await pipe([['printf', 'hello\\nworld\\n'], ['tr', 'a-z', 'A-Z']], { file });
   assert.equal(readFileSync(file, 'utf8'), 'HELLO\nWORLD\n');
   assert.equal(r.sha256, createHash('sha256').update('HELLO\nWORLD\n').digest('hex'));
   assert.equal(r.bytes, 12);
   assert.equal(statSync(file).mode & 0o777, 0o600);
-  await assert.rejects(pipe(['printf', 'x'], ['cat'], { file }), /EEXIST/, 'never overwrites');
+  await assert.rejects(pipe([['printf', 'x'], ['cat']], { file }), /EEXIST/, 'never overwrites');
+  const three = await pipe([['printf', 'abc'], ['tr', 'a-z', 'A-Z'], ['rev']], 'capture');
+  assert.equal(three.output, 'CBA');
 });
 
-test('either program failing fails the pipe, naming it; an early reader is no failure only when allowed', async () => {
-  await assert.rejects(pipe(['sh', '-c', 'echo part; exit 3'], ['cat'], 'discard'), /sh exited with status 3/);
-  await assert.rejects(pipe(['echo', 'x'], ['sh', '-c', 'cat >/dev/null; exit 4'], 'discard'), /sh exited with status 4/);
-  await assert.rejects(pipe(['no-such-program-x'], ['cat'], 'discard'), /no-such-program-x could not be started/);
+test('any program failing fails the pipe, naming it; an early reader is no failure only when allowed', async () => {
+  await assert.rejects(pipe([['sh', '-c', 'echo part; exit 3'], ['cat']], 'discard'), /sh exited with status 3/);
+  await assert.rejects(pipe([['echo', 'x'], ['sh', '-c', 'cat >/dev/null; exit 4']], 'discard'), /sh exited with status 4/);
+  await assert.rejects(pipe([['echo', 'x'], ['sh', '-c', 'cat; exit 5'], ['cat']], 'discard'), /sh exited with status 5/, 'a middle program too');
+  await assert.rejects(pipe([['no-such-program-x'], ['cat']], 'discard'), /no-such-program-x could not be started/);
   // head stops reading: yes cannot write any more, which is a failure unless the caller expects an early stop.
-  await assert.rejects(pipe(['yes'], ['head', '-c', '10'], 'capture'), /yes (exited with status 1|was killed \(SIGPIPE\))/);
-  const r = await pipe(['yes'], ['head', '-c', '4'], 'capture', { secondMayStopEarly: true });
+  await assert.rejects(pipe([['yes'], ['head', '-c', '10']], 'capture'), /yes (exited with status 1|was killed \(SIGPIPE\))/);
+  const r = await pipe([['yes'], ['head', '-c', '4']], 'capture', { lastMayStopEarly: true });
   assert.equal(r.output, 'y\ny\n');
+  const through = await pipe([['yes'], ['cat'], ['head', '-c', '4']], 'capture', { lastMayStopEarly: true });
+  assert.equal(through.output, 'y\ny\n', 'every program before an early reader may stop writing');
+  await assert.rejects(pipe([['yes'], ['cat'], ['sh', '-c', 'head -c 4; exit 6']], 'capture', { lastMayStopEarly: true }), /sh exited with status 6/, 'but not when the reader failed');
 });
 
 test('one backup at a time: a live holder refuses the next one; a dead one is taken over with a warning', () => {

@@ -11,6 +11,7 @@ import { requireRoot } from '../paths.js';
 import { offsiteRound, type OffsiteFile, type OffsiteOutcome, type OffsiteTarget } from './offsite.js';
 import { sha256File } from '../../release/hash.js';
 import { runBackup } from './run.js';
+import { boxEncryption } from './encryption.js';
 import { lastRun, localBackups, parseRetention, pruneLocal } from './inventory.js';
 
 const PG_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -21,12 +22,14 @@ async function filesOf(dbDir: string, id: string): Promise<OffsiteFile[]> {
   return [...manifest.files.map((f) => ({ name: f.name, sha256: f.sha256 })), { name: 'manifest.json', sha256: await sha256File(`${dbDir}/${id}/manifest.json`) }];
 }
 
-export const backupHandler = agentHandler('backup', async (ctx: Context, o: { root?: string; dir?: string; db?: string; user?: string; host?: string; port?: string; offsite?: string; retention?: string; maxDrop?: string }) => {
+export const backupHandler = agentHandler('backup', async (ctx: Context, o: { root?: string; dir?: string; db?: string; user?: string; host?: string; port?: string; offsite?: string; retention?: string; maxDrop?: string; encrypt?: string }) => {
   if (o.dir === undefined || !isAbsolute(o.dir)) throw new MonoError('USAGE', '--dir must be an absolute path');
   if (o.db === undefined || !PG_NAME.test(o.db)) throw new MonoError('USAGE', '--db must be a PostgreSQL database name');
   if (o.user === undefined || !PG_NAME.test(o.user)) throw new MonoError('USAGE', '--user must be a PostgreSQL role name');
+  const encrypt = o.encrypt === undefined ? undefined : await boxEncryption(requireRoot(o.root), o.encrypt);
   const manifest = await runBackup({
     dir: o.dir,
+    ...(encrypt === undefined ? {} : { encrypt }),
     maxDropPercent: parseCount(o.maxDrop, '--max-drop', 50),
     db: { name: o.db, user: o.user, port: parseCount(o.port, '--port', 5432), ...(o.host === undefined ? {} : { host: o.host }) },
     info: (m) => ctx.log.info(m),

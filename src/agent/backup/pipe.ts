@@ -1,5 +1,5 @@
-// Two programs joined by a pipe (pg_dump | zstd, zstd -dc | pg_restore), with the second one's output written to a file
-// (0600, hashed as it goes, fsynced), thrown away, or kept. Both exit statuses are checked: a pipeline fails when either fails.
+// Programs joined by pipes (pg_dump | zstd [| age], [age -d |] zstd -dc | pg_restore), with the last one's output written to
+// a file (0600, hashed as it goes, fsynced), thrown away, or kept. Every exit status is checked: a chain fails when any fails.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { closeSync, createWriteStream, fsyncSync, openSync } from 'node:fs';
@@ -33,6 +33,12 @@ function ended(child: ChildProcess): Promise<Ended> {
   });
 }
 
+/** It failed only because what it wrote to had gone. */
+function brokenPipe(e: Ended): boolean {
+  // Node makes the pipes between children socket pairs: a write to a closed one may also say ECONNRESET.
+  return e.signal === 'SIGPIPE' || /broken pipe|EPIPE|connection reset by peer|ECONNRESET/i.test(e.stderr);
+}
+
 function failure(argv: readonly string[], e: Ended): MonoError {
   const how = e.signal !== null ? `was killed (${e.signal})` : e.code === 127 ? 'could not be started' : `exited with status ${String(e.code)}`;
   const name = argv[0] ?? 'command';
@@ -45,21 +51,30 @@ function failure(argv: readonly string[], e: Ended): MonoError {
 export interface PipeOptions {
   readonly env?: NodeJS.ProcessEnv;
   /**
-   * The second program may stop reading before the end (pg_restore --list reads only the table of contents): the first one
-   * then fails to write (EPIPE; Node's children inherit its ignored SIGPIPE), which is no failure when the second succeeded.
+   * The last program may stop reading before the end (pg_restore --list reads only the table of contents): the ones
+   * before it then fail to write (EPIPE; Node's children inherit its ignored SIGPIPE), which is no failure when the last
+   * one succeeded.
    */
-  readonly secondMayStopEarly?: boolean;
+  readonly lastMayStopEarly?: boolean;
 }
 
-export async function pipe(first: readonly string[], second: readonly string[], sink: Sink, options: PipeOptions = {}): Promise<PipeResult> {
+/**
+ * Programs joined by pipes as a shell joins them (pg_dump | zstd | age), the last one's output going to `sink`.
+ * This process holds no end of the pipes between them, so when one exits the writes of the one before it fail
+ * instead of blocking forever. Every exit status is checked: the chain fails when any program fails.
+ */
+export async function pipe(chain: readonly (readonly string[])[], sink: Sink, options: PipeOptions = {}): Promise<PipeResult> {
+  if (chain.length < 2) throw new Error('pipe: at least two programs');
   const env = options.env ?? process.env;
-  const a = spawn(first[0]!, first.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env });
-  // A pipe between the two programs themselves, as a shell makes it: this process holds no end of it, so when the second
-  // one exits the first one's writes fail instead of blocking forever.
-  const b = spawn(second[0]!, second.slice(1), { stdio: [a.stdout, 'pipe', 'pipe'], env });
-  a.stdout.destroy();
-  const aEnded = ended(a);
-  const bEnded = ended(b);
+  const children: ChildProcess[] = [];
+  for (const argv of chain) {
+    const previous = children.at(-1);
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: [previous?.stdout ?? 'ignore', 'pipe', 'pipe'], env });
+    previous?.stdout?.destroy();
+    children.push(child);
+  }
+  const endings = children.map(ended);
+  const last = children.at(-1)!;
   const hash = createHash('sha256');
   let bytes = 0;
   const chunks: Buffer[] = [];
@@ -68,29 +83,41 @@ export async function pipe(first: readonly string[], second: readonly string[], 
     if (sink !== 'discard') hash.update(chunk);
     if (sink === 'capture') chunks.push(chunk);
   };
-  let fd: number | undefined;
   try {
     if (typeof sink === 'object') {
-      fd = openSync(sink.file, 'wx', 0o600);
+      // The stream owns the file descriptor and closes it however the pipeline ends; fsync then goes through a second
+      // descriptor of the same file (fsync flushes the file, whichever descriptor asks).
+      const out = createWriteStream(sink.file, { flags: 'wx', mode: 0o600 });
       const meter = new Transform({ transform: (chunk: Buffer, _enc, done) => (count(chunk), done(null, chunk)) });
-      await pipeline(b.stdout, meter, createWriteStream('', { fd, autoClose: false }));
-      fsyncSync(fd);
+      await pipeline(last.stdout!, meter, out);
+      const fd = openSync(sink.file, 'r');
+      try {
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
     } else {
-      await pipeline(b.stdout, new Writable({ write: (chunk: Buffer, _enc, done) => (count(chunk), done()) }));
+      await pipeline(last.stdout!, new Writable({ write: (chunk: Buffer, _enc, done) => (count(chunk), done()) }));
     }
   } catch (error) {
-    a.kill('SIGTERM');
-    b.kill('SIGTERM');
+    for (const child of children) child.kill('SIGTERM');
     if (errnoCode(error) === 'ENOSPC' || errnoCode(error) === 'EDQUOT') {
       throw new MonoError('DISK_FULL', `the disk filled up while writing ${typeof sink === 'object' ? sink.file : 'the output'}`, { hint: 'free space in the backups folder (or move backups.dir), then run the backup again; earlier backups are untouched' });
     }
     throw error;
-  } finally {
-    if (fd !== undefined) closeSync(fd);
   }
-  const [ea, eb] = await Promise.all([aEnded, bEnded]);
-  if (ea.code !== 0 && !(options.secondMayStopEarly === true && eb.code === 0)) throw failure(first, ea);
-  if (eb.code !== 0) throw failure(second, eb);
+  const results = await Promise.all(endings);
+  const lastOk = results.at(-1)!.code === 0;
+  if (lastOk && options.lastMayStopEarly === true) return done(hash, bytes, chunks);
+  // The cause is the first program that failed by itself: a reader whose writer failed sees its input end and fails
+  // after it, and a writer whose reader failed only fails to write ("Broken pipe"), which names the wrong program.
+  const failed = results.map((e, i) => ({ e, i })).filter(({ e }) => e.code !== 0);
+  const cause = failed.find(({ e, i }) => !(brokenPipe(e) && failed.some((f) => f.i > i))) ?? failed[0];
+  if (cause !== undefined) throw failure(chain[cause.i]!, cause.e);
+  return done(hash, bytes, chunks);
+}
+
+function done(hash: ReturnType<typeof createHash>, bytes: number, chunks: readonly Buffer[]): PipeResult {
   return { bytes, sha256: hash.digest('hex'), output: Buffer.concat(chunks).toString('utf8') };
 }
 

@@ -11,6 +11,7 @@ import { BACKUP_ID, backupId, compareWithPrevious, pgMajor, type BackupFile, typ
 import { formatBytes } from '../../release/progress.js';
 import { sha256File } from '../../release/hash.js';
 import { capture, pipe } from './pipe.js';
+import { errnoCode } from '../fs-errors.js';
 import { takeBackupLock } from './lock.js';
 import { recordRun } from './inventory.js';
 
@@ -21,8 +22,15 @@ export interface DatabaseTarget {
   readonly port: number;
 }
 
+/** age encryption: the recipients, and the box's own identity, which the checks (and restore drills) decrypt with. */
+export interface BackupEncryption {
+  readonly recipients: readonly string[];
+  readonly identity: string;
+}
+
 export interface BackupRun {
   readonly dir: string;
+  readonly encrypt?: BackupEncryption;
   /** A drop in size or table count since the previous backup above this percentage fails the run (default 50). */
   readonly maxDropPercent?: number;
   readonly db: DatabaseTarget;
@@ -82,6 +90,13 @@ function checkSpace(dir: string, previous: BackupManifest | undefined): void {
   }
 }
 
+/** ENOSPC anywhere in a run (the manifest, a folder) is the same clear error as one while dumping. */
+function diskFull(error: unknown, dbDir: string): unknown {
+  const code = errnoCode(error);
+  if (code !== 'ENOSPC' && code !== 'EDQUOT') return error;
+  return new MonoError('DISK_FULL', `the disk filled up in ${dbDir} during the backup`, { hint: 'free space in the backups folder (or move backups.dir), then run the backup again; earlier backups are untouched' });
+}
+
 export async function runBackup(r: BackupRun): Promise<BackupManifest> {
   const { db } = r;
   const dbDir = `${r.dir}/${db.name}`;
@@ -97,7 +112,12 @@ export async function runBackup(r: BackupRun): Promise<BackupManifest> {
     }
     const previous = newestManifest(dbDir);
     checkSpace(r.dir, previous);
-    const [pgDump, zstd] = await Promise.all([capture(['pg_dump', '--version']), capture(['zstd', '--version'])]);
+    const enc = r.encrypt;
+    const [pgDump, zstd, age] = await Promise.all([capture(['pg_dump', '--version']), capture(['zstd', '--version']), enc === undefined ? undefined : capture(['age', '--version'])]);
+    // With encryption, zstd's output goes through age before it touches the disk; the checks decrypt with the box's key.
+    const ext = enc === undefined ? '' : '.age';
+    const encryptStage = enc === undefined ? [] : [['age', '--encrypt', ...enc.recipients.flatMap((k) => ['--recipient', k])]];
+    const readArchive = (file: string): string[][] => (enc === undefined ? [['zstd', '-dc', '--', file]] : [['age', '--decrypt', '--identity', enc.identity, '--', file], ['zstd', '-dc']]);
     const host = db.host ?? '/var/run/postgresql';
     const client = new pg.Client({ host, port: db.port, user: db.user, database: db.name, connectionTimeoutMillis: 10_000 });
     try {
@@ -128,20 +148,23 @@ export async function runBackup(r: BackupRun): Promise<BackupManifest> {
       const env = { ...process.env, PGHOST: host, PGPORT: String(db.port), PGUSER: db.user, PGDATABASE: db.name };
       r.info(`  dumping ${db.name} (${Object.keys(rows).length} tables, snapshot ${snapshot})`);
       // PostgreSQL < 16 has no zstd in pg_dump: an uncompressed custom archive through zstd (DESIGN §5: faster and smaller than gzip).
-      const dump = await pipe(['pg_dump', '--format=custom', '--compress=0', `--snapshot=${snapshot}`, '--no-password'], ['zstd', '-q', '-3', '-T2', '-c'], { file: `${partial}/dump.zst` }, { env });
-      const globals = await pipe(['pg_dumpall', '--globals-only', '--no-role-passwords', '--no-password', '-l', db.name], ['zstd', '-q', '-3', '-c'], { file: `${partial}/globals.sql.zst` }, { env });
+      const dumpName = `dump.zst${ext}`;
+      const globalsName = `globals.sql.zst${ext}`;
+      const dump = await pipe([['pg_dump', '--format=custom', '--compress=0', `--snapshot=${snapshot}`, '--no-password'], ['zstd', '-q', '-3', '-T2', '-c'], ...encryptStage], { file: `${partial}/${dumpName}` }, { env });
+      const globals = await pipe([['pg_dumpall', '--globals-only', '--no-role-passwords', '--no-password', '-l', db.name], ['zstd', '-q', '-3', '-c'], ...encryptStage], { file: `${partial}/${globalsName}` }, { env });
       await client.query('COMMIT');
       const files: BackupFile[] = [
-        { name: 'dump.zst', bytes: dump.bytes, sha256: dump.sha256 },
-        { name: 'globals.sql.zst', bytes: globals.bytes, sha256: globals.sha256 },
+        { name: dumpName, bytes: dump.bytes, sha256: dump.sha256 },
+        { name: globalsName, bytes: globals.bytes, sha256: globals.sha256 },
       ];
       // Checks: what is on disk is what was written; the archive reads to its end; it holds every table.
       r.info('  checking: sha256, a full read of the archive, the table count');
       for (const f of files) {
         if ((await sha256File(`${partial}/${f.name}`)) !== f.sha256) throw new MonoError('CHECK_FAILED', `${f.name} does not read back as written (sha256 differs)`, { hint: 'the disk of the box may be failing: check it (dmesg, smartctl); nothing was kept from this run' });
       }
-      await pipe(['zstd', '-dc', '--', `${partial}/dump.zst`], ['pg_restore', '--exit-on-error', '--file=/dev/null'], 'discard');
-      const list = await pipe(['zstd', '-dc', '--', `${partial}/dump.zst`], ['pg_restore', '--list'], 'capture', { secondMayStopEarly: true });
+      await pipe([...readArchive(`${partial}/${dumpName}`), ['pg_restore', '--exit-on-error', '--file=/dev/null']], 'discard');
+      await pipe([...readArchive(`${partial}/${globalsName}`), ['wc', '-c']], 'discard');
+      const list = await pipe([...readArchive(`${partial}/${dumpName}`), ['pg_restore', '--list']], 'capture', { lastMayStopEarly: true });
       const tableData = list.output.split('\n').filter((l) => / TABLE DATA /.test(l) && !l.startsWith(';')).length;
       if (tableData !== Object.keys(rows).length) {
         throw new MonoError('CHECK_FAILED', `the dump holds data for ${tableData} tables, the database had ${Object.keys(rows).length}`, { hint: 'look at pg_dump\'s messages above; nothing was kept from this run' });
@@ -153,7 +176,8 @@ export async function runBackup(r: BackupRun): Promise<BackupManifest> {
         startedAt: started.toISOString(),
         durationMs: Date.now() - started.getTime(),
         server: { version, versionNum },
-        tools: { pgDump, zstd, mono: monoVersion() },
+        tools: { pgDump, zstd, mono: monoVersion(), ...(age === undefined ? {} : { age }) },
+        ...(enc === undefined ? {} : { encryption: { tool: 'age' as const, recipients: enc.recipients } }),
         snapshot,
         rows,
         tableCount: Object.keys(rows).length,
@@ -183,8 +207,9 @@ export async function runBackup(r: BackupRun): Promise<BackupManifest> {
     }
     recordRun(dbDir, { status: 'ok', at: new Date().toISOString(), id });
     return manifest;
-  } catch (error) {
+  } catch (caught) {
     rmSync(partial, { recursive: true, force: true });
+    const error = diskFull(caught, dbDir);
     // A lock held by another run is not this database's failure; a drop above max_drop was recorded already.
     if (!(error instanceof MonoError && (error.code === 'LOCKED' || error.code === 'CHECK_FAILED' && existsSync(`${dbDir}/${id}`)))) recordRun(dbDir, { status: 'failed', at: new Date().toISOString(), error: error instanceof Error ? error.message : String(error) });
     throw error;

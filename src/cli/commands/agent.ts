@@ -111,7 +111,8 @@ export function registerAgent(program: Command): void {
     .option('--offsite <user@host:port>', 'then copy every backup without a verified offsite copy there (with the box\'s offsite key)')
     .option('--retention <h,d,w,m,min>', 'after a good backup, prune local backups to this policy (hourly,daily,weekly,monthly,min_verified)')
     .option('--max-drop <percent>', 'fail the run (keeping the backup) when size or table count fell more than this since the last one', '50')
-    .action(lazy(async () => (await import('../../agent/backup/command.js')).backupHandler));
+    .option('--encrypt <age1…,…>', 'encrypt the files with age for these recipients and the box\'s own key')
+    .action(lazy(async () => (await import('../../agent/backup/notified.js')).notifiedBackupHandler));
 
   agent
     .command('backups')

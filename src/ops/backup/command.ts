@@ -26,7 +26,7 @@ export async function backupCommand(ctx: Context, options: { db?: string }): Pro
     ctx.log.info(`backing up ${ctx.log.colors.bold(db.name)}`);
     let carry = '';
     const out = await t.run(
-      { argv: agentArgv(['backup'], root, ['--dir', config.backups.dir, '--db', db.name, '--user', db.user, '--port', String(db.port), ...(db.host === undefined ? [] : ['--host', db.host]), ...(offsite === undefined ? [] : ['--offsite', formatTarget(offsite.target)]), '--retention', formatRetention(config.backups.retention.local), '--max-drop', String(config.backups.maxDropPercent)]), mutates: true },
+      { argv: agentArgv(['backup'], root, ['--dir', config.backups.dir, '--db', db.name, '--user', db.user, '--port', String(db.port), ...(db.host === undefined ? [] : ['--host', db.host]), ...(offsite === undefined ? [] : ['--offsite', formatTarget(offsite.target)]), '--retention', formatRetention(config.backups.retention.local), '--max-drop', String(config.backups.maxDropPercent), ...(config.backups.encryptRecipients.length === 0 ? [] : ['--encrypt', config.backups.encryptRecipients.join(',')])]), mutates: true },
       {
         timeoutMs: 6 * 3600_000,
         onStderr: (chunk: Buffer) => {

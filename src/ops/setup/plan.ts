@@ -1,4 +1,6 @@
 // The setup plan as data: the ordered steps that turn a fresh Debian/Ubuntu box into a ready one.
+import { backupKeyStep } from './backup-key-step.js';
+import { boxIdentityPath } from '../../agent/backup/encryption.js';
 import { symlink, readLink, removeFile } from '../../commands/files.js';
 import { daemonReload, nginxReload, nginxTest, runAgentVersion, systemdVerify, visudoCheck } from '../../commands/system.js';
 import { probe } from '../../commands/cmd.js';
@@ -68,6 +70,7 @@ export function buildSetupPlan(inputs: SetupInputs): Step[] {
       root(L.nginxIncludeDir, '0755'),
     ]),
     envFileStep(L.envFile, u),
+    ...(config.backups.encryptRecipients.length > 0 ? [backupKeyStep(boxIdentityPath(L.root), u)] : []),
   ];
 
   if (inputs.authorizedKeys.length > 0) {
