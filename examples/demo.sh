@@ -2,7 +2,8 @@
 # The README's demo: boot a local Debian 12 box (systemd-nspawn), provision it with `mono setup` (twice: the second run
 # changes nothing), deploy the multi-tenant example app (examples/tenants), then, under client load and with a long job
 # running for tenant "acme", deploy v2: no request fails, other tenants reach v2 at once, acme stays on v1 until its job
-# is done, then moves, and v1 exits by itself. Ends with a rollback, the releases and the audit log. KEEP=1 leaves the box.
+# is done, then moves, and v1 exits by itself. Then a rollback, the releases and the audit log, and an encrypted backup of
+# the app's database, copied to a second (offsite) box and verified there. KEEP=1 leaves the boxes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -13,18 +14,40 @@ say() { printf '\n\033[1m== %s\033[0m\n' "$*" >&2; }
 name=${NAME:-demo}
 work=$(mktemp -d)
 cleanup() {
-  if [ "${KEEP:-0}" != 1 ]; then mono sandbox down --name "$name" >/dev/null 2>&1 || true; fi
+  if [ "${KEEP:-0}" != 1 ]; then
+    mono sandbox down --name "$name" >/dev/null 2>&1 || true
+    mono sandbox down --name "$name-offsite" >/dev/null 2>&1 || true
+  fi
   rm -rf "$work"
 }
 trap cleanup EXIT
 
 say "booting sandbox box '$name' (the first run builds a cached Debian root, about 2 minutes)"
 mono sandbox up --name "$name" > "$work/box.yml"
+say "booting offsite box '$name-offsite' (sshd only: it keeps the backups)"
+mono sandbox up --name "$name-offsite" --offsite > "$work/offsite.yml"
+# Your recovery key for the backups, made here on "your machine": only its public half goes into mono.yml.
+age-keygen -o "$work/recovery.key" 2>/dev/null
 
 cp examples/tenants/Procfile examples/tenants/server.mjs "$work/"
 cp dist/runtime/index.mjs "$work/runtime.mjs"   # an app from npm would import 'mono/runtime'
-{ grep -v '^#' examples/tenants/mono.example.yml; cat "$work/box.yml"; } > "$work/mono.yml"
-printf 'mono.yml\nbox.yml\n' > "$work/.monoignore"
+{
+  grep -v '^#' examples/tenants/mono.example.yml
+  cat "$work/box.yml"
+  cat <<EOF
+databases:
+  - name: tenants
+backups:
+  encrypt:
+    recipients: [$(age-keygen -y "$work/recovery.key")]
+  offsite:
+    host: $(sed -n 's/^host: //p' "$work/offsite.yml")
+    path: /srv/backups
+    known_hosts: $(sed -n 's/.*known_hosts: \([^ }]*\) }.*/\1/p' "$work/offsite.yml")
+    identity: $(sed -n 's/.*identity: \([^,]*\),.*/\1/p' "$work/offsite.yml")
+EOF
+} > "$work/mono.yml"
+printf 'mono.yml\nbox.yml\noffsite.yml\nrecovery.key\n' > "$work/.monoignore"
 cd "$work"
 port=$(sed -n 's/.*listen: "127.0.0.1:\([0-9]*\)".*/\1/p' box.yml)
 on_box() { mono sandbox ssh --name "$name" -- "$@"; }
@@ -74,5 +97,15 @@ say "mono releases and mono audit"
 mono releases
 mono audit
 
-say "done. KEEP=1 leaves the box running to explore (mono sandbox ssh --name $name)."
-if [ "${KEEP:-0}" = 1 ]; then echo "box left running: mono sandbox ssh --name $name; mono sandbox down --name $name" >&2; fi
+say "the app's database (the jobs it ran), owned by the app user"
+on_box "cd /tmp && runuser -u postgres -- psql -qc 'CREATE ROLE tenants LOGIN' -c 'CREATE DATABASE tenants OWNER tenants' && runuser -u tenants -- psql -qd tenants -c \"CREATE TABLE jobs (id serial PRIMARY KEY, tenant text, seconds int, done_at timestamptz DEFAULT now()); INSERT INTO jobs (tenant, seconds) SELECT (ARRAY['acme','globex','initech'])[1 + i % 3], i % 60 FROM generate_series(1, 50000) i\""
+
+say "mono backup: pg_dump | zstd | age from one snapshot, counted and checked, copied to the offsite box and verified there"
+mono backup
+mono backups
+
+say "on the offsite box: encrypted files only (the box's key can add files there, never delete or overwrite one)"
+mono sandbox ssh --name "$name-offsite" -- "cd /srv/backups/tenants/tenants && ls -l */ && head -c 21 */dump.zst.age; echo"
+
+say "done. KEEP=1 leaves the boxes running to explore (mono sandbox ssh --name $name)."
+if [ "${KEEP:-0}" = 1 ]; then echo "boxes left running: mono sandbox ssh --name $name; mono sandbox down --name $name; mono sandbox down --name $name-offsite" >&2; fi
