@@ -10,6 +10,7 @@ import { enableUnit, isEnabled } from '../../commands/system.js';
 import type { BoxFacts } from './facts.js';
 import { AGENT_BIN, AGENT_BUNDLE, AGENT_DIR, layoutOf, NGINX_GROUP, STAGING_DIR } from './layout.js';
 import { managedFileStep } from './managed-file.js';
+import { notifySettingsStep } from './notify-step.js';
 import type { RenderedSetupFiles } from './render-files.js';
 import { envFileStep, nodeRuntimeStep, foldersStep, packageNeeds, packagesStep, runtimeDirStep, userStep } from './system-steps.js';
 
@@ -70,6 +71,7 @@ export function buildSetupPlan(inputs: SetupInputs): Step[] {
       root(L.nginxIncludeDir, '0755'),
     ]),
     envFileStep(L.envFile, u),
+    notifySettingsStep(config, L.monoDir, stagingDir),
     ...(config.backups.encryptRecipients.length > 0 ? [backupKeyStep(boxIdentityPath(L.root), u)] : []),
   ];
 
