@@ -15,7 +15,7 @@ refuse() {
 valid() {
   case "$1" in '' | *[!a-z0-9_]*) refuse "bad database name" ;; esac
   case "$2" in [0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]T[0-9][0-9][0-9][0-9][0-9][0-9]Z) ;; *) refuse "bad backup id" ;; esac
-  case "$3" in dump.zst | globals.sql.zst | dump.zst.age | globals.sql.zst.age | manifest.json) ;; *) refuse "bad file name" ;; esac
+  case "$3" in dump.zst | dump.pgdump | globals.sql.zst | dump.zst.age | dump.pgdump.age | globals.sql.zst.age | manifest.json) ;; *) refuse "bad file name" ;; esac
 }
 # Split the requested command into words, with globbing off: nothing in it is ever expanded or run.
 set -f

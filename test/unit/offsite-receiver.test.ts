@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { readTemplate } from '../../src/templates/find.js';
 import { render } from '../../src/templates/render.js';
+import { BACKUP_FILE_NAMES } from '../../src/backup/format.js';
 
 const ID = '20261201T052001Z';
 
@@ -62,4 +63,10 @@ test('anything else is refused: other commands, bad names, paths, globs', () => 
     assert.match(r.stderr, /^mono-offsite: refused: /, command);
   }
   assert.equal(existsSync(root), false, 'nothing was created');
+});
+
+test('the receiver takes every file name a backup can have, and no other', () => {
+  const { call } = receiver();
+  for (const name of BACKUP_FILE_NAMES) assert.equal(call(`put shopdb ${ID} ${name} ${sha('x')}`, 'x').code, 0, name);
+  for (const name of ['dump.sql', 'dump.zst.gpg', 'manifest.json.age', 'offsite.json']) assert.equal(call(`put shopdb ${ID} ${name} ${sha('x')}`, 'x').code, 64, name);
 });

@@ -64,7 +64,7 @@ export interface PipeOptions {
  * instead of blocking forever. Every exit status is checked: the chain fails when any program fails.
  */
 export async function pipe(chain: readonly (readonly string[])[], sink: Sink, options: PipeOptions = {}): Promise<PipeResult> {
-  if (chain.length < 2) throw new Error('pipe: at least two programs');
+  if (chain.length === 0) throw new Error('pipe: no program');
   const env = options.env ?? process.env;
   const children: ChildProcess[] = [];
   for (const argv of chain) {

@@ -11,6 +11,7 @@ import { BACKUP_ID, backupId, compareWithPrevious, pgMajor, type BackupFile, typ
 import { formatBytes } from '../../release/progress.js';
 import { sha256File } from '../../release/hash.js';
 import { capture, pipe } from './pipe.js';
+import { archiveFormat } from '../../backup/format.js';
 import { errnoCode } from '../fs-errors.js';
 import { takeBackupLock } from './lock.js';
 import { recordRun } from './inventory.js';
@@ -114,10 +115,8 @@ export async function runBackup(r: BackupRun): Promise<BackupManifest> {
     checkSpace(r.dir, previous);
     const enc = r.encrypt;
     const [pgDump, zstd, age] = await Promise.all([capture(['pg_dump', '--version']), capture(['zstd', '--version']), enc === undefined ? undefined : capture(['age', '--version'])]);
-    // With encryption, zstd's output goes through age before it touches the disk; the checks decrypt with the box's key.
-    const ext = enc === undefined ? '' : '.age';
-    const encryptStage = enc === undefined ? [] : [['age', '--encrypt', ...enc.recipients.flatMap((k) => ['--recipient', k])]];
-    const readArchive = (file: string): string[][] => (enc === undefined ? [['zstd', '-dc', '--', file]] : [['age', '--decrypt', '--identity', enc.identity, '--', file], ['zstd', '-dc']]);
+    // With encryption, the compressed stream goes through age before it touches the disk; the checks decrypt with the box's key.
+    const format = archiveFormat({ pgDumpMajor: pgMajor(pgDump), ...(enc === undefined ? {} : { encrypt: enc }) });
     const host = db.host ?? '/var/run/postgresql';
     const client = new pg.Client({ host, port: db.port, user: db.user, database: db.name, connectionTimeoutMillis: 10_000 });
     try {
@@ -148,10 +147,9 @@ export async function runBackup(r: BackupRun): Promise<BackupManifest> {
       const env = { ...process.env, PGHOST: host, PGPORT: String(db.port), PGUSER: db.user, PGDATABASE: db.name };
       r.info(`  dumping ${db.name} (${Object.keys(rows).length} tables, snapshot ${snapshot})`);
       // PostgreSQL < 16 has no zstd in pg_dump: an uncompressed custom archive through zstd (DESIGN §5: faster and smaller than gzip).
-      const dumpName = `dump.zst${ext}`;
-      const globalsName = `globals.sql.zst${ext}`;
-      const dump = await pipe([['pg_dump', '--format=custom', '--compress=0', `--snapshot=${snapshot}`, '--no-password'], ['zstd', '-q', '-3', '-T2', '-c'], ...encryptStage], { file: `${partial}/${dumpName}` }, { env });
-      const globals = await pipe([['pg_dumpall', '--globals-only', '--no-role-passwords', '--no-password', '-l', db.name], ['zstd', '-q', '-3', '-c'], ...encryptStage], { file: `${partial}/${globalsName}` }, { env });
+      const { dumpName, globalsName } = format;
+      const dump = await pipe(format.dump(snapshot), { file: `${partial}/${dumpName}` }, { env });
+      const globals = await pipe(format.globals(db.name), { file: `${partial}/${globalsName}` }, { env });
       await client.query('COMMIT');
       const files: BackupFile[] = [
         { name: dumpName, bytes: dump.bytes, sha256: dump.sha256 },
@@ -162,9 +160,9 @@ export async function runBackup(r: BackupRun): Promise<BackupManifest> {
       for (const f of files) {
         if ((await sha256File(`${partial}/${f.name}`)) !== f.sha256) throw new MonoError('CHECK_FAILED', `${f.name} does not read back as written (sha256 differs)`, { hint: 'the disk of the box may be failing: check it (dmesg, smartctl); nothing was kept from this run' });
       }
-      await pipe([...readArchive(`${partial}/${dumpName}`), ['pg_restore', '--exit-on-error', '--file=/dev/null']], 'discard');
-      await pipe([...readArchive(`${partial}/${globalsName}`), ['wc', '-c']], 'discard');
-      const list = await pipe([...readArchive(`${partial}/${dumpName}`), ['pg_restore', '--list']], 'capture', { lastMayStopEarly: true });
+      await pipe([...format.read(`${partial}/${dumpName}`), ['pg_restore', '--exit-on-error', '--file=/dev/null']], 'discard');
+      await pipe([...format.read(`${partial}/${globalsName}`), ['wc', '-c']], 'discard');
+      const list = await pipe([...format.read(`${partial}/${dumpName}`), ['pg_restore', '--list']], 'capture', { lastMayStopEarly: true });
       const tableData = list.output.split('\n').filter((l) => / TABLE DATA /.test(l) && !l.startsWith(';')).length;
       if (tableData !== Object.keys(rows).length) {
         throw new MonoError('CHECK_FAILED', `the dump holds data for ${tableData} tables, the database had ${Object.keys(rows).length}`, { hint: 'look at pg_dump\'s messages above; nothing was kept from this run' });
