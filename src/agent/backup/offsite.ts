@@ -91,6 +91,9 @@ export async function verifyOffsite(o: OffsiteTarget, db: string, id: string, fi
 
 export const OFFSITE_RECORD = 'offsite.json';
 
+/** How many of the newest earlier copies each run hashes again on the offsite host (offsite pruning keeps them). */
+export const RECHECKED_BY_BOX = 3;
+
 /** Local backups of a database that have no verified offsite copy yet, oldest first. */
 export function pendingOffsite(dbDir: string): string[] {
   return readdirSync(dbDir)
@@ -124,7 +127,7 @@ export interface OffsiteOutcome {
 export async function offsiteRound(o: OffsiteTarget, dbDir: string, db: string, filesOf: (id: string) => Promise<OffsiteFile[]>, info: (m: string) => void): Promise<OffsiteOutcome> {
   const copied: string[] = [];
   try {
-    const earlier = copiedOffsite(dbDir).slice(0, 3);
+    const earlier = copiedOffsite(dbDir).slice(0, RECHECKED_BY_BOX);
     for (const id of pendingOffsite(dbDir)) {
       info(`  copying ${db}/${id} to ${o.user}@${o.host}:${o.port} (checked there)`);
       const files = await filesOf(id);

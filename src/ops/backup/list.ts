@@ -1,4 +1,4 @@
-// `mono backups` (what the box and the offsite host hold) and `mono backups prune [--dry-run]` (the local retention policy).
+// `mono backups` (what the box and the offsite host hold) and `mono backups prune [--dry-run]` (the retention policies, local and offsite).
 import type { Context } from '../../cli/context.js';
 import { formatRetention, type LastRun, type LocalBackup } from '../../agent/backup/inventory.js';
 import type { Config } from '../../config/types.js';
@@ -10,6 +10,7 @@ import { connect } from '../connect.js';
 import { agentCall } from '../deploy/agent-call.js';
 import { age } from '../releases.js';
 import { layoutOf } from '../setup/layout.js';
+import { OffsitePruner } from './offsite-prune.js';
 import { connectOffsite } from './offsite-setup.js';
 
 interface Listing {
@@ -65,6 +66,10 @@ export async function backupsPruneCommand(ctx: Context): Promise<number> {
   const config = await ctx.config();
   const t = await connect(ctx, config, 'deploy');
   const dry = ctx.options.dryRun;
+  // Offsite retention runs with the operator's own login (the box's key cannot delete); a failure there stops only the offsite part.
+  const offsite = config.backups.offsite === undefined ? undefined : new OffsitePruner(ctx, config);
+  let offsiteError: MonoError | undefined;
+  let refused: MonoError | undefined;
   for (const db of config.databases) {
     const plan = await agentCall<{ keep: { id: string; why: string[] }[]; remove: string[]; pendingKept: string[] }>(t, ['backups-prune'], layoutOf(config).root, {
       extra: ['--dir', config.backups.dir, '--db', db.name, '--retention', formatRetention(config.backups.retention.local), ...(config.backups.offsite === undefined ? [] : ['--offsite']), ...(dry ? ['--dry-run'] : [])],
@@ -74,6 +79,26 @@ export async function backupsPruneCommand(ctx: Context): Promise<number> {
     for (const id of plan.pendingKept) ctx.log.info(`  keep    ${db.name}/${id}  (its offsite copy is pending)`);
     for (const id of plan.remove) ctx.log.info(`  ${dry ? 'would remove' : 'removed'} ${db.name}/${id}`);
     ctx.log.info(`${db.name}: ${plan.remove.length} ${dry ? 'would go' : 'removed'}, ${plan.keep.length + plan.pendingKept.length} kept`);
+    if (offsite === undefined || offsiteError !== undefined) continue;
+    // The box's own record, read again now: the last run (never prune after a failed one) and the local backups left.
+    const listing = await agentCall<Listing>(t, ['backups'], layoutOf(config).root, { extra: ['--dir', config.backups.dir, '--dbs', db.name] });
+    const state = listing.databases.find((d) => d.db === db.name);
+    if (state?.lastRun?.status === 'failed') {
+      ctx.log.event('backups.prune.offsite', { db: db.name, skipped: 'the last backup failed', dryRun: dry });
+      refused = new MonoError('CHECK_FAILED', `the last backup of ${db.name} failed (${state.lastRun.at}: ${state.lastRun.error ?? 'see its log'}): nothing is pruned offsite until a backup succeeds`, {
+        hint: 'fix what made it fail and run mono backup; pruning waits for a good backup',
+      });
+      ctx.log.info(`  offsite: nothing pruned for ${db.name}, its last backup failed`);
+      continue;
+    }
+    try {
+      await offsite.prune(db.name, state?.backups ?? []);
+    } catch (error) {
+      if (!(error instanceof MonoError)) throw error;
+      offsiteError = error;
+    }
   }
+  const failure = offsiteError ?? refused;
+  if (failure !== undefined) throw failure;
   return 0;
 }
