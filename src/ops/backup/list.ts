@@ -17,12 +17,12 @@ interface Listing {
   readonly databases: readonly { readonly db: string; readonly lastRun: LastRun | null; readonly backups: readonly LocalBackup[] }[];
 }
 
-/** "<db>/<id>/<name> <bytes>" lines from the offsite host, read with the operator's login: bytes per backup. */
+/** "<db>/<id>/<name> <bytes>" lines from the offsite host, read with the operator's login: bytes of the data files per backup (as the local size counts them, without the manifest). */
 async function offsiteSizes(ctx: Context, config: Config): Promise<Map<string, number> | string> {
   const offsite = config.backups.offsite!;
   try {
     const t = await connectOffsite(ctx, config);
-    const out = await t.run(probe(['sh', '-c', 'cd "$1" 2>/dev/null && find . -mindepth 3 -maxdepth 3 -type f ! -name ".*" -printf "%P %s\\n"; true', 'mono', `${offsite.path}/${config.app}`]));
+    const out = await t.run(probe(['sh', '-c', 'cd "$1" 2>/dev/null && find . -mindepth 3 -maxdepth 3 -type f ! -name ".*" ! -name manifest.json -printf "%P %s\\n"; true', 'mono', `${offsite.path}/${config.app}`]));
     const sizes = new Map<string, number>();
     for (const line of out.stdout.split('\n').filter(Boolean)) {
       const [path = '', bytes = '0'] = line.split(' ');
