@@ -16,6 +16,8 @@ export interface BackupManifest {
   readonly startedAt: string;
   readonly durationMs: number;
   readonly server: { readonly version: string; readonly versionNum: number };
+  /** How the database was created (a restore creates its copy the same way). */
+  readonly database?: { readonly encoding: string; readonly collate: string; readonly ctype: string };
   readonly tools: { readonly pgDump: string; readonly zstd: string; readonly mono: string; readonly age?: string };
   /** With backups.encrypt: the data files are age files for these recipients (the box's own key first). */
   readonly encryption?: { readonly tool: 'age'; readonly recipients: readonly string[] };

@@ -138,6 +138,13 @@ export function normalize(raw: RawConfig, context: NormalizeContext): { config?:
           }),
       retention: { local: raw.backups?.retention?.local ?? DEFAULT_RETENTION, offsite: raw.backups?.retention?.offsite ?? DEFAULT_RETENTION },
     },
+    restore: {
+      jobs: raw.restore.jobs,
+      checks: raw.restore.checks.map((c, i) => {
+        if (c.expect === undefined && c.max_age === undefined) problems.push(problem(`restore.checks[${i}]`, 'a check needs expect or max_age', 'add expect: "<value>" or max_age: 6h'));
+        return { name: c.name, sql: c.sql, ...(c.db === undefined ? {} : { db: c.db }), ...(c.expect === undefined ? {} : { expect: c.expect }), ...(c.max_age === undefined ? {} : { maxAgeMs: durationMs(c.max_age) }) };
+      }),
+    },
     schedules: Object.fromEntries(Object.entries(raw.schedules).filter((e): e is [string, string] => e[1] !== undefined)),
     notifications: {
       ...(raw.notifications.webhook === undefined ? {} : { webhook: secret(raw.notifications.webhook, 'notifications.webhook', context, problems) }),

@@ -139,6 +139,23 @@ export const configSchema = z
         retention: z.strictObject({ local: retention.optional(), offsite: retention.optional() }).optional(),
       })
       .optional(),
+    restore: z
+      .strictObject({
+        jobs: z.int().min(1).max(32).default(2).meta({ description: 'pg_restore -j: parallel jobs of a restore drill or a restore.' }),
+        checks: z
+          .array(
+            z.strictObject({
+              name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9 _.-]{0,62}$/, { error: 'expected a short name (letters, digits, space, _ . -)' }),
+              db: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/).optional().meta({ description: 'The database it runs in (default: every database backed up).' }),
+              sql: z.string().min(1).meta({ description: 'One query returning one value, run in the restored copy.' }),
+              expect: z.string().optional().meta({ description: 'The value it must return, as text.' }),
+              max_age: duration.optional().meta({ description: 'The value is a timestamp that may be at most this much older than the backup (freshness).' }),
+            }),
+          )
+          .default([])
+          .meta({ description: 'Smoke checks every restore drill runs in the restored copy, each with an expected value or a freshness bound.' }),
+      })
+      .default({ jobs: 2, checks: [] }),
     schedules: z
       .strictObject({
         backup: cron.optional(),

@@ -87,8 +87,18 @@ export interface Config {
     readonly offsite?: { readonly target: SshTarget; readonly path: string; readonly knownHostsFiles: readonly string[]; readonly identity?: string };
     readonly retention: { readonly local: Retention; readonly offsite: Retention };
   };
+  readonly restore: { readonly jobs: number; readonly checks: readonly SmokeCheck[] };
   readonly schedules: Readonly<Record<string, string>>;
   readonly notifications: { readonly webhook?: Secret; readonly ping: Readonly<Record<string, Secret>> };
+}
+
+/** A restore drill's own check in the restored copy: one value, equal to `expect`, or a timestamp within `maxAgeMs` of the backup. */
+export interface SmokeCheck {
+  readonly name: string;
+  readonly db?: string;
+  readonly sql: string;
+  readonly expect?: string;
+  readonly maxAgeMs?: number;
 }
 
 /** Process types that run as long-lived systemd units (everything but the one-off "release"). */

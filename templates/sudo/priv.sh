@@ -103,6 +103,21 @@ case "$verb" in
       --property=KillMode=mixed --property=TimeoutStopSec=30s \
       {{agent_bin}} agent handover run --root "$ROOT" --id "$1"
     ;;
+  drill)
+    # a restore drill, as the app user, in a transient unit: its throwaway cluster and private /tmp go with the unit,
+    # however the drill ends (even killed); --pipe --wait give the caller its output and exit status
+    [ $# -eq 1 ] || die "usage: drill ID"
+    valid_release "$1" || die "bad drill id: $1"
+    [ -f "$ROOT/.mono/drills/$1.json" ] || die "no drill $1 under $ROOT/.mono/drills"
+    exec systemd-run --quiet --collect --pipe --wait --service-type=exec \
+      --unit="$APP-drill-$1" \
+      --description="$APP: restore drill $1" \
+      --property=User="$APP_USER" --property=Group="$APP_USER" \
+      --property=WorkingDirectory="$ROOT" --property=UMask=0077 \
+      --property=PrivateTmp=yes --property=NoNewPrivileges=yes --property=ProtectHome=read-only \
+      --property=KillMode=control-group --property=TimeoutStopSec=30s \
+      {{agent_bin}} agent restore-test-run --root "$ROOT" --id "$1"
+    ;;
   nginx-reload)
     [ $# -eq 0 ] || die "usage: nginx-reload"
     nginx -t -q
@@ -113,6 +128,6 @@ case "$verb" in
     exec systemctl daemon-reload
     ;;
   *)
-    die "unknown command: ${verb:-(none)} (allowed: start stop restart reload is-active status enable retire logs run-release handover nginx-reload daemon-reload)"
+    die "unknown command: ${verb:-(none)} (allowed: start stop restart reload is-active status enable retire logs run-release handover drill nginx-reload daemon-reload)"
     ;;
 esac

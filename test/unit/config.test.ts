@@ -63,7 +63,7 @@ test('a minimal config gets every default', () => {
 const TABLE: readonly (readonly [string, string, readonly string[]])[] = [
   ['missing required keys', 'ssh: {}\n', ['app: is required (hint: for example: app: shop)', 'host: is required (hint: write it as user@host or user@host:port, for example root@203.0.113.7:22)']],
   ['unknown key with a suggestion', BASE + 'nginx:\n  server_name: [a.example.com]\n', ['nginx.server_name: unknown key (hint: did you mean server_names?)']],
-  ['unknown top-level key', BASE + 'colour: blue\n', ['colour: unknown key (hint: allowed here: app, host, user, root, ssh, procfile, processes, health, handover, nginx, release, env_file, env_command, shared, databases, backups, schedules, notifications)']],
+  ['unknown top-level key', BASE + 'colour: blue\n', ['colour: unknown key (hint: allowed here: app, host, user, root, ssh, procfile, processes, health, handover, nginx, release, env_file, env_command, shared, databases, backups, restore, schedules, notifications)']],
   ['wrong type', BASE + 'shared: storage\n', ['shared: expected array, got "storage"']],
   ['bad app name', 'app: Shop_1\nhost: root@h\n', ['app: expected a short lower-case name: letters, digits and "-", starting with a letter (at most 31 characters) (hint: for example: app: shop)']],
   ['bad host', 'app: shop\nhost: 203.0.113.7\n', ['host: expected user@host[:port], the user is missing (hint: write it as user@host or user@host:port, for example root@203.0.113.7:22)']],
@@ -82,6 +82,7 @@ const TABLE: readonly (readonly [string, string, readonly string[]])[] = [
   ['TLS half configured', BASE + 'nginx:\n  tls:\n    certificate: /etc/ssl/shop.pem\n', ['nginx.tls.key: is required when the other TLS file is set (hint: give both nginx.tls.certificate and nginx.tls.key, or neither)']],
   ['hostile root path', BASE + 'root: "/srv/x; rm -rf /"\n', ["root: expected an absolute path on the box without spaces, quotes or ; { } $ \\"]],
   ['invalid cron', BASE + 'schedules:\n  backup: "every night"\n', ['schedules.backup: "every night" is not a valid cron expression (hint: use five fields: minute hour day-of-month month day-of-week, for example "0 3 * * *")']],
+  ['smoke check without a verdict', BASE + 'restore:\n  checks:\n    - name: orders\n      sql: SELECT count(*) FROM orders\n', ['restore.checks[0]: a check needs expect or max_age (hint: add expect: "<value>" or max_age: 6h)']],
   ['missing env secret', BASE + 'notifications:\n  webhook: $MONO_HOOK\n', ['notifications.webhook: environment variable MONO_HOOK is not set (hint: export MONO_HOOK=… before running mono, or write the value itself)']],
   ['offsite on the box itself', BASE + 'backups:\n  offsite:\n    host: backup@203.0.113.7\n    path: /srv/backups\n', ['backups.offsite.host: is the app box itself (hint: an offsite copy must live on another machine, or it is lost with the box)']],
   ['app root hidden by ProtectHome', BASE + 'root: /home/shop\n', ["root: /home/shop is hidden from the app by the unit's ProtectHome=yes (hint: put the app under /srv (the default /srv/<app>) or another folder outside /home, /root and /run/user)"]],

@@ -12,6 +12,7 @@ import { formatBytes } from '../../release/progress.js';
 import { sha256File } from '../../release/hash.js';
 import { capture, pipe } from './pipe.js';
 import { archiveFormat } from '../../backup/format.js';
+import { countCatalog } from '../../backup/catalog.js';
 import { errnoCode } from '../fs-errors.js';
 import { takeBackupLock } from './lock.js';
 import { recordRun } from './inventory.js';
@@ -38,18 +39,6 @@ export interface BackupRun {
   readonly info: (message: string) => void;
   readonly warn: (message: string) => void;
 }
-
-const TABLES_SQL = `
-SELECT n.nspname AS schema, c.relname AS name
-FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind = 'r'
-  AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%'
-  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
-ORDER BY 1, 2`;
-
-const INDEXES_SQL = `
-SELECT count(*)::int AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind IN ('i', 'I') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'`;
 
 /** The newest complete backup of a database (its manifest), if any. */
 export function newestManifest(dbDir: string): BackupManifest | undefined {
@@ -137,12 +126,8 @@ export async function runBackup(r: BackupRun): Promise<BackupManifest> {
       }
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       const snapshot = (await client.query<{ s: string }>('SELECT pg_export_snapshot() AS s')).rows[0]!.s;
-      const rows: Record<string, number> = {};
-      for (const t of (await client.query<{ schema: string; name: string }>(TABLES_SQL)).rows) {
-        const q = `SELECT count(*)::bigint AS n FROM ${client.escapeIdentifier(t.schema)}.${client.escapeIdentifier(t.name)}`;
-        rows[`${t.schema}.${t.name}`] = Number((await client.query<{ n: string }>(q)).rows[0]!.n);
-      }
-      const indexCount = (await client.query<{ n: number }>(INDEXES_SQL)).rows[0]!.n;
+      const { rows, indexCount } = await countCatalog(client);
+      const created = (await client.query<{ encoding: string; collate: string; ctype: string }>('SELECT pg_encoding_to_char(encoding) AS encoding, datcollate AS collate, datctype AS ctype FROM pg_database WHERE datname = current_database()')).rows[0];
       mkdirSync(partial, { mode: 0o700 });
       const env = { ...process.env, PGHOST: host, PGPORT: String(db.port), PGUSER: db.user, PGDATABASE: db.name };
       r.info(`  dumping ${db.name} (${Object.keys(rows).length} tables, snapshot ${snapshot})`);
@@ -174,6 +159,7 @@ export async function runBackup(r: BackupRun): Promise<BackupManifest> {
         startedAt: started.toISOString(),
         durationMs: Date.now() - started.getTime(),
         server: { version, versionNum },
+        ...(created === undefined ? {} : { database: created }),
         tools: { pgDump, zstd, mono: monoVersion(), ...(age === undefined ? {} : { age }) },
         ...(enc === undefined ? {} : { encryption: { tool: 'age' as const, recipients: enc.recipients } }),
         snapshot,

@@ -123,6 +123,19 @@ export function registerAgent(program: Command): void {
     .action(lazy(async () => (await import('../../agent/backup/command.js')).listHandler));
 
   agent
+    .command('restore-test')
+    .description('start a restore drill (its spec as JSON on stdin) in a transient unit and pass its output and exit status through')
+    .requiredOption(...ROOT)
+    .action(lazy(async () => (await import('../../agent/restore/command.js')).restoreTestHandler));
+
+  agent
+    .command('restore-test-run')
+    .description('the restore drill itself (inside its transient unit): fetch, check, decrypt, restore into a throwaway cluster, verify')
+    .requiredOption(...ROOT)
+    .requiredOption('--id <id>', 'the drill (its spec is <root>/.mono/drills/<id>.json)')
+    .action(lazy(async () => (await import('../../agent/restore/command.js')).restoreTestRunHandler));
+
+  agent
     .command('backups-prune')
     .description('apply a retention policy to one database\'s local backups (never after a failed run, never a backup awaiting its offsite copy)')
     .requiredOption(...ROOT)

@@ -65,6 +65,14 @@ export function registerCommands(program: Command): void {
     .action(lazy(async () => (await import('../../ops/backup/list.js')).backupsPruneCommand));
 
   program
+    .command('restore-test')
+    .description('the restore drill: fetch the newest backup (offsite by default), restore it into a throwaway cluster on the box and check it against its manifest')
+    .option('--backup <id>', 'this backup (default: the newest complete one)')
+    .option('--from <where>', 'offsite (default when backups.offsite is set) or local')
+    .option('--db <name>', 'only this database (default: every one in mono.yml)')
+    .action(lazy(async () => (await import('../../ops/restore/command.js')).restoreTestCommand));
+
+  program
     .command('status')
     .description('the box at a glance: current release, running and draining instances, the lock, handovers under way')
     .action(lazy(async () => (await import('../../ops/status.js')).statusCommand));

@@ -1,0 +1,73 @@
+// `mono agent restore-test` (the front, in the operator's SSH session): takes the drill spec on stdin, records it under
+// <root>/.mono/drills/, and starts the drill in a transient unit through the privileged helper, passing its output and
+// exit status through. `mono agent restore-test-run` is the drill itself, inside that unit, with its alerts and history.
+import { spawn } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type { Context } from '../../cli/context.js';
+import { MonoError } from '../../errors.js';
+import { RecordingLogger } from '../../log/recording.js';
+import { withAlerts } from '../../notify/job.js';
+import { notifyPath, readNotifySettings } from '../../notify/settings.js';
+import { DRILL_ID, parseDrillSpec, type DrillReport } from '../../restore/spec.js';
+import { agentHandler } from '../handler.js';
+import { agentPaths, requireRoot } from '../paths.js';
+import { readAll } from '../stdin.js';
+import { runDrill } from './drill.js';
+import { recordDrill } from './history.js';
+
+const KEEP_SPECS = 20;
+
+function drillsDir(root: string): string {
+  return `${agentPaths(root).monoDir}/drills`;
+}
+
+export const restoreTestHandler = agentHandler('restore-test', async (_ctx: Context, o: { root?: string }) => {
+  const root = requireRoot(o.root);
+  const spec = parseDrillSpec((await readAll(process.stdin, 256 * 1024, 'the drill spec')).trim());
+  if (spec.root !== root) throw new MonoError('USAGE', `the drill is for ${spec.root}, this agent serves ${root}`);
+  const dir = drillsDir(root);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  writeFileSync(`${dir}/${spec.id}.json`, JSON.stringify(spec) + '\n', { mode: 0o600, flag: 'wx' });
+  for (const old of readdirSync(dir).filter((n) => n.endsWith('.json')).sort().slice(0, -KEEP_SPECS)) rmSync(`${dir}/${old}`, { force: true });
+  // The drill runs in its own unit: whatever happens to this session, its cluster and folder go when it ends.
+  const child = spawn('sudo', ['-n', spec.helper, 'drill', spec.id], { stdio: ['ignore', 'inherit', 'inherit'] });
+  return await new Promise<number>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => resolve(code ?? 1));
+  });
+});
+
+function failure(report: DrillReport): MonoError {
+  const e = report.error!;
+  return new MonoError(e.code === 'CHECK_FAILED' || e.code === 'DISK_FULL' ? e.code : 'REMOTE_FAILED', `restore drill of ${report.db}/${report.backup} failed: ${e.message}`, { ...(e.hint === undefined ? {} : { hint: e.hint }) });
+}
+
+export const restoreTestRunHandler = agentHandler('restore-test-run', async (ctx: Context, o: { root?: string; id?: string }) => {
+  const root = requireRoot(o.root);
+  if (o.id === undefined || !DRILL_ID.test(o.id)) throw new MonoError('USAGE', '--id must be a drill id');
+  const spec = parseDrillSpec(readFileSync(`${drillsDir(root)}/${o.id}.json`, 'utf8'));
+  const settings = readNotifySettings(notifyPath(agentPaths(root).monoDir), (m) => ctx.log.warn(m));
+  const log = new RecordingLogger(ctx.log);
+  const drill = async (): Promise<DrillReport> => {
+    const report = await runDrill(spec, { info: (m) => log.info(m), warn: (m) => log.warn(m) });
+    recordDrill(spec.dir, report);
+    // The report is the reply, passed or not; a failed drill then fails the run (exit status, alerts).
+    ctx.log.data(JSON.stringify(report));
+    if (!report.ok) throw failure(report);
+    if (report.dataAgeMs > report.maxDataLossMs) log.warn(`the restored data was ${Math.round(report.dataAgeMs / 60_000)} min old, more than backups.max_data_loss allows (${Math.round(report.maxDataLossMs / 60_000)} min)`);
+    return report;
+  };
+  if (settings === undefined) {
+    await drill();
+    return;
+  }
+  await withAlerts({
+    settings,
+    job: 'restore_test',
+    run: drill,
+    judge: (r) => (log.warnings().length > 0 ? { status: 'warning', message: `restore drill of ${r.db}/${r.backup} passed with warnings: ${log.warnings().join('; ')}` } : { status: 'ok', message: `restore drill of ${r.db}/${r.backup} passed in ${(r.recoveryMs / 1000).toFixed(1)} s` }),
+    lines: () => log.lines(),
+    warn: (m) => ctx.log.warn(m),
+    onInterrupt: (fn) => ctx.onCleanup(fn),
+  });
+});

@@ -1,0 +1,187 @@
+// mono restore-test against real boxes: a backup of PostgreSQL 15 copied to an offsite box, restored into a throwaway
+// cluster on the app box and checked (exact rows, tables, indexes, pg_amcheck, smoke checks); the faults a drill must
+// name (a truncated file, changed bytes, counts that do not match, a missing file, a failing smoke check); the live
+// database untouched; a drill killed halfway leaving no cluster and no files.
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { before, test } from 'node:test';
+import type { BoxInfo } from '../../src/sandbox/index.js';
+import type { DrillReport } from '../../src/restore/spec.js';
+import { appProject, type AppProject } from '../support/app.js';
+import { bootBox, boxSsh } from '../support/box.js';
+import { mono } from '../support/cli.js';
+
+let box: BoxInfo;
+let offsite: BoxInfo;
+let app: AppProject;
+const DIR = '/var/backups/shop/shopdb';
+const THERE = '/srv/backups/shop/shopdb';
+let id = '';
+
+const CHECKS = `restore:
+  checks:
+    - name: customers
+      sql: SELECT count(*) FROM customers WHERE name LIKE 'c%'
+      expect: "5000"
+    - name: fresh orders
+      sql: SELECT max(created_at) FROM billing.invoices
+      max_age: 6h
+`;
+
+before(async () => {
+  [box, offsite] = await Promise.all([bootBox('app'), bootBox('offsite')]);
+  app = appProject(box, {
+    yaml: `databases:\n  - name: shopdb\nbackups:\n  offsite:\n    host: root@127.0.0.1:${offsite.sshPort}\n    path: /srv/backups\n    known_hosts: ${offsite.knownHostsFile}\n    identity: ${offsite.keyFile}\n${CHECKS}`,
+  });
+  const setup = await mono(['setup'], { cwd: app.dir, timeoutMs: 600_000 });
+  assert.equal(setup.code, 0, setup.stderr);
+  const created = await boxSsh(box, `cd /tmp && runuser -u postgres -- psql -v ON_ERROR_STOP=1 -qc "CREATE ROLE shop LOGIN" -c "CREATE DATABASE shopdb OWNER shop"`);
+  assert.equal(created.code, 0, created.stderr);
+  const filled = await boxSsh(box, `cd /tmp && runuser -u shop -- psql -v ON_ERROR_STOP=1 -qAt -d shopdb`, {
+    input: `CREATE TABLE customers (id serial PRIMARY KEY, name text NOT NULL, data jsonb);
+CREATE INDEX customers_name ON customers (name);
+INSERT INTO customers (name, data) SELECT 'c' || i, jsonb_build_object('i', i) FROM generate_series(1, 5000) i;
+CREATE SCHEMA billing;
+CREATE TABLE billing.invoices (id bigserial PRIMARY KEY, customer int REFERENCES customers, body text, created_at timestamptz NOT NULL DEFAULT now() - interval '1 hour');
+INSERT INTO billing.invoices (customer, body) SELECT 1 + i % 5000, md5(i::text) || repeat(md5((i * 7)::text), 8) FROM generate_series(1, 200000) i;
+CREATE TABLE empty_one (x int);
+`,
+    timeoutMs: 300_000,
+  });
+  assert.equal(filled.code, 0, filled.stderr);
+  const backup = await mono(['backup', '--json'], { cwd: app.dir, timeoutMs: 300_000 });
+  assert.equal(backup.code, 0, backup.stderr);
+  id = backup.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; id: string }).find((e) => e.type === 'backup.done')!.id;
+});
+
+/** The live database's content, table by table (a restore drill must never change it). */
+async function liveChecksum(): Promise<string> {
+  const r = await boxSsh(box, `cd /tmp && runuser -u shop -- psql -qAt -d shopdb -c "SELECT md5(string_agg(t::text, ',' ORDER BY id)) FROM customers t" -c "SELECT md5(string_agg(t::text, ',' ORDER BY id)) FROM billing.invoices t" -c "SELECT count(*) FROM pg_database"`);
+  return r.stdout.trim();
+}
+
+/** Nothing of a drill left: no drill unit, no second postgres, no private /tmp of a drill. */
+async function drillLeftovers(): Promise<string> {
+  const r = await boxSsh(box, `systemctl list-units --all --plain --no-legend 'shop-drill-*' | grep . ; pgrep -u shop -a postgres; ls -d /tmp/systemd-private-*shop-drill* 2>/dev/null; true`);
+  return r.stdout.trim();
+}
+
+function report(stdout: string): DrillReport {
+  const r = stdout.trim().split('\n').map((l) => JSON.parse(l) as DrillReport & { type: string }).find((e) => e.type === 'restore_test.report');
+  assert.ok(r !== undefined, stdout);
+  return r;
+}
+
+test('a drill from the offsite copy restores into a throwaway cluster and passes every check; report, history, nothing left, live database untouched', async () => {
+  const live = await liveChecksum();
+  const human = await mono(['restore-test'], { cwd: app.dir, timeoutMs: 600_000 });
+  assert.equal(human.code, 0, human.stderr);
+  assert.match(human.stderr, /^ {2}fetch: shopdb\/\d{8}T\d{6}Z from root@127\.0\.0\.1:\d+ with the box's key$/m);
+  assert.match(human.stderr, /^ {2}ok {3}pg_amcheck: /m);
+  assert.match(human.stdout, new RegExp(`^restore drill of shopdb/${id} passed: 3 tables, 205000 rows from the offsite copy$`, 'm'));
+  assert.match(human.stdout, /^ {2}recovery time [\d.]+ s: fetch [\d.]+ s, decrypt [\d.]+ s, restore [\d.]+ s, verify [\d.]+ s$/m);
+  assert.match(human.stdout, /^ {2}data age \d+ (s|min) at the drill \(backup taken .*\); allowed data loss 24 h 0 min$/m);
+  // The same as JSON, from the local copy.
+  const r = await mono(['restore-test', '--json', '--from', 'local'], { cwd: app.dir, timeoutMs: 600_000 });
+  assert.equal(r.code, 0, r.stderr);
+  const rep = report(r.stdout);
+  assert.equal(rep.ok, true);
+  assert.equal(rep.backup, id);
+  assert.equal(rep.from, 'local');
+  assert.deepEqual([rep.tables, rep.rows], [3, 205_000]);
+  assert.deepEqual(rep.checks.map((c) => [c.name, c.ok]), [['rows', true], ['tables', true], ['indexes', true], ['check "customers"', true], ['check "fresh orders"', true], ['pg_amcheck', true]]);
+  const p = rep.phases;
+  for (const ms of [p.fetchMs, p.decryptMs, p.restoreMs, p.verifyMs]) assert.ok(ms > 0, JSON.stringify(p));
+  assert.equal(rep.recoveryMs, p.fetchMs + p.decryptMs + p.restoreMs + p.verifyMs);
+  assert.ok(rep.dataAgeMs >= 0 && rep.dataAgeMs < 600_000, String(rep.dataAgeMs));
+  assert.equal(rep.maxDataLossMs, 24 * 3600_000);
+  // Kept on the box: the history, and the backup marked as restored.
+  const history = await boxSsh(box, `wc -l < ${DIR}/drills.jsonl; stat -c '%a %U' ${DIR}/drills.jsonl; cat ${DIR}/${id}/drill.json`);
+  const [count, mode, mark] = history.stdout.split('\n');
+  assert.deepEqual([count, mode], ['2', '600 shop']);
+  assert.match(mark ?? '', /"verifiedAt":"[^"]+","drill":"\d{8}T\d{6}Z-[0-9a-f]+","from":"local"/);
+  assert.equal(await drillLeftovers(), '', 'no unit, no cluster, no private /tmp left');
+  assert.equal(await liveChecksum(), live, 'the live database is untouched');
+});
+
+test('a truncated offsite copy fails the drill before anything reads it, naming the file', async () => {
+  await boxSsh(offsite, `cp ${THERE}/${id}/dump.zst /root/dump.zst.good && truncate -s -1000 ${THERE}/${id}/dump.zst`);
+  try {
+    const r = await mono(['restore-test'], { cwd: app.dir, timeoutMs: 600_000 });
+    assert.equal(r.code, 5, r.stderr);
+    assert.match(r.stderr, new RegExp(`error: restore drill of shopdb/${id} failed: the offsite copy of shopdb/${id}/dump.zst is truncated \\(\\d+ of \\d+ bytes\\): its sha256 is [0-9a-f]{64}, the manifest's is [0-9a-f]{64}`));
+    assert.match(r.stdout, new RegExp(`restore drill of shopdb/${id} FAILED`));
+    assert.equal(await drillLeftovers(), '');
+  } finally {
+    await boxSsh(offsite, `cp /root/dump.zst.good ${THERE}/${id}/dump.zst`);
+  }
+});
+
+test('a few changed bytes (same size) fail the drill naming the file', async () => {
+  await boxSsh(offsite, `cp ${THERE}/${id}/dump.zst /root/dump.zst.good && printf 'XXXX' | dd of=${THERE}/${id}/dump.zst bs=1 seek=5000 conv=notrunc status=none`);
+  try {
+    const r = await mono(['restore-test'], { cwd: app.dir, timeoutMs: 600_000 });
+    assert.equal(r.code, 5, r.stderr);
+    assert.match(r.stderr, new RegExp(`the offsite copy of shopdb/${id}/dump.zst is damaged \\(same size, different bytes\\)`));
+  } finally {
+    await boxSsh(offsite, `cp /root/dump.zst.good ${THERE}/${id}/dump.zst`);
+  }
+});
+
+test('a missing offsite file fails the drill naming it', async () => {
+  await boxSsh(offsite, `mv ${THERE}/${id}/globals.sql.zst /root/globals.good`);
+  try {
+    const r = await mono(['restore-test'], { cwd: app.dir, timeoutMs: 600_000 });
+    assert.equal(r.code, 5, r.stderr);
+    assert.match(r.stderr, new RegExp(`error: restore drill of shopdb/${id} failed: the offsite copy of shopdb/${id}/globals.sql.zst is missing`));
+  } finally {
+    await boxSsh(offsite, `mv /root/globals.good ${THERE}/${id}/globals.sql.zst`);
+  }
+});
+
+test('counts that do not match the restored copy fail the drill, naming the table', async () => {
+  // The manifest says more rows than the dump holds (as if rows had gone from the dump's source).
+  await boxSsh(box, `cp ${DIR}/${id}/manifest.json /root/manifest.good && sed -i 's/"billing.invoices": 200000/"billing.invoices": 200007/' ${DIR}/${id}/manifest.json`);
+  try {
+    const r = await mono(['restore-test', '--from', 'local'], { cwd: app.dir, timeoutMs: 600_000 });
+    assert.equal(r.code, 5, r.stderr);
+    assert.match(r.stderr, /FAIL rows: billing\.invoices has 200000 rows, the manifest 200007/);
+    assert.match(r.stderr, new RegExp(`error: restore drill of shopdb/${id} failed: the restored copy of shopdb/${id} fails rows: billing.invoices has 200000 rows, the manifest 200007`));
+    assert.equal(await drillLeftovers(), '');
+  } finally {
+    await boxSsh(box, `cp /root/manifest.good ${DIR}/${id}/manifest.json`);
+  }
+});
+
+test('a failing smoke check fails the drill, naming the check', async () => {
+  const yml = `${app.dir}/mono.yml`;
+  const original = readFileSync(yml, 'utf8');
+  writeFileSync(yml, original.replace('expect: "5000"', 'expect: "5001"'));
+  try {
+    const r = await mono(['restore-test', '--from', 'local'], { cwd: app.dir, timeoutMs: 600_000 });
+    assert.equal(r.code, 5, r.stderr);
+    assert.match(r.stderr, /FAIL check "customers": returned 5000, expected 5001/);
+    const history = (await boxSsh(box, `tail -n 1 ${DIR}/drills.jsonl`)).stdout;
+    assert.equal((JSON.parse(history) as DrillReport).ok, false, 'the failed drill is in the history');
+  } finally {
+    writeFileSync(yml, original);
+  }
+});
+
+test('a drill killed halfway leaves no cluster running and no temporary data', async () => {
+  const live = await liveChecksum();
+  const running = mono(['restore-test'], { cwd: app.dir, timeoutMs: 600_000 });
+  // Wait until the throwaway cluster runs (a second postgres of the app user), then kill the drill outright.
+  const killed = await boxSsh(box, `for i in $(seq 1 600); do if pgrep -u shop -x postgres >/dev/null; then u=$(systemctl list-units --plain --no-legend 'shop-drill-*' | awk '{print $1}' | head -n1); kill -KILL "$(systemctl show -P MainPID "$u")" && echo "killed $u" && break; fi; sleep 0.05; done`, { timeoutMs: 120_000 });
+  assert.match(killed.stdout, /^killed shop-drill-\d{8}T\d{6}Z-[0-9a-f]+\.service$/m, killed.stderr);
+  const r = await running;
+  assert.notEqual(r.code, 0, 'the drill failed');
+  let left = '';
+  for (let i = 0; i < 50; i += 1) {
+    left = await drillLeftovers();
+    if (left === '') break;
+    await new Promise((res) => setTimeout(res, 200));
+  }
+  assert.equal(left, '', 'the unit took its cluster and its private /tmp with it');
+  assert.equal(await liveChecksum(), live);
+});
