@@ -67,3 +67,13 @@ export function benchWorkspace(kind: string): { boxName: string; work: string } 
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => process.exit(130));
   return { boxName, work };
 }
+
+/**
+ * The name of one more box for a benchmark that boots two (an offsite box beside the app box): removed on every exit like
+ * benchWorkspace's box. Call benchWorkspace first (it turns Ctrl-C into a normal exit).
+ */
+export function benchExtraBox(kind: string): string {
+  const name = `bench-${kind}-${process.pid}`;
+  process.on('exit', () => sandboxDownSync(name));
+  return name;
+}

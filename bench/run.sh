@@ -7,3 +7,4 @@ npx tsx bench/startup.ts
 npx tsx bench/setup-noop.ts
 npx tsx bench/upload.ts
 npx tsx bench/handover.ts
+npx tsx bench/backup.ts
