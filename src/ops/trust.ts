@@ -2,7 +2,7 @@
 import { appendFileSync, chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { createInterface } from 'node:readline/promises';
+import { confirm } from '../cli/ask.js';
 import type { Context } from '../cli/context.js';
 import { MonoError } from '../errors.js';
 import { fetchHostKey } from '../ssh/fetch-host-key.js';
@@ -17,15 +17,6 @@ function hostKeyFileType(type: string): string {
   if (type.startsWith('ecdsa-')) return 'ecdsa';
   if (type === 'ssh-rsa') return 'rsa';
   return '*';
-}
-
-async function confirm(question: string): Promise<boolean> {
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    return /^y(es)?$/i.test((await rl.question(question)).trim());
-  } finally {
-    rl.close();
-  }
 }
 
 export async function trustCommand(ctx: Context, given: string | undefined, options: { fingerprint?: string; file?: string }): Promise<number> {

@@ -20,6 +20,8 @@ export interface DrillSpec {
   readonly jobs: number;
   readonly maxDataLossMs: number;
   readonly checks: readonly SmokeCheck[];
+  /** mono restore: into this database of the live server (through <to>__restoring), instead of a throwaway cluster. */
+  readonly restore?: { readonly to: string; readonly replace: boolean };
 }
 
 export interface DrillPhases {
@@ -37,6 +39,9 @@ export interface CheckResult {
 
 export interface DrillReport {
   readonly id: string;
+  /** drill: a throwaway cluster; restore: the live server's database `to`. */
+  readonly mode: 'drill' | 'restore';
+  readonly to?: string;
   readonly db: string;
   readonly backup: string;
   readonly from: 'offsite' | 'local';
@@ -83,7 +88,8 @@ export function parseDrillSpec(text: string): DrillSpec {
     (v.from === 'local' || (typeof v.offsite === 'object' && v.offsite !== null)) &&
     Number.isInteger(v.jobs) && v.jobs >= 1 &&
     typeof v.maxDataLossMs === 'number' &&
-    Array.isArray(v.checks);
+    Array.isArray(v.checks) &&
+    (v.restore === undefined || (typeof v.restore === 'object' && v.restore !== null && name.test(v.restore.to) && !v.restore.to.endsWith('__restoring') && typeof v.restore.replace === 'boolean'));
   if (!ok) throw new MonoError('USAGE', 'the drill spec is incomplete or malformed', { hint: 'run mono restore-test from a mono of the same version as the box\'s agent (mono setup updates it)' });
   return v;
 }

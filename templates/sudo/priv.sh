@@ -31,6 +31,32 @@ valid_release() {
   return 0
 }
 
+valid_pg_name() {
+  case "$1" in
+    '' | [!a-z_]* | *[!a-z0-9_]*) return 1 ;;
+  esac
+  [ ${#1} -le 63 ]
+}
+
+# <name>__restoring: the only databases this helper creates or drops
+valid_staging() {
+  case "$1" in
+    *__restoring) valid_pg_name "$1" ;;
+    *) return 1 ;;
+  esac
+}
+
+valid_locale() {
+  case "$1" in
+    '' | *[!A-Za-z0-9_.@-]*) return 1 ;;
+  esac
+  return 0
+}
+
+psql_postgres() {
+  (cd / && runuser -u postgres -- psql -X -d postgres "$@")
+}
+
 verb=${1:-}
 [ $# -gt 0 ] && shift
 
@@ -118,6 +144,55 @@ case "$verb" in
       --property=KillMode=control-group --property=TimeoutStopSec=30s \
       {{agent_bin}} agent restore-test-run --root "$ROOT" --id "$1"
     ;;
+  restore)
+    # mono restore: the same unit as a drill, without NoNewPrivileges, because the restore asks this helper (pg-*
+    # verbs below) to create the staging database and to swap it in
+    [ $# -eq 1 ] || die "usage: restore ID"
+    valid_release "$1" || die "bad restore id: $1"
+    [ -f "$ROOT/.mono/drills/$1.json" ] || die "no restore $1 under $ROOT/.mono/drills"
+    exec systemd-run --quiet --collect --pipe --wait --service-type=exec \
+      --unit="$APP-restore-$1" \
+      --description="$APP: restore $1" \
+      --property=User="$APP_USER" --property=Group="$APP_USER" \
+      --property=WorkingDirectory="$ROOT" --property=UMask=0077 \
+      --property=PrivateTmp=yes --property=ProtectHome=read-only \
+      --property=KillMode=control-group --property=TimeoutStopSec=30s \
+      {{agent_bin}} agent restore-test-run --root "$ROOT" --id "$1"
+    ;;
+  pg-role)
+    # the app user's own database role (a login, nothing more), for a restore onto a new box
+    [ $# -eq 0 ] || die "usage: pg-role"
+    valid_pg_name "$APP_USER" || die "the app user $APP_USER is not a PostgreSQL role name"
+    if [ "$(psql_postgres -tAc "SELECT 1 FROM pg_roles WHERE rolname = '$APP_USER'")" != 1 ]; then
+      cd / && runuser -u postgres -- createuser --login --no-superuser --no-createdb --no-createrole "$APP_USER"
+    fi
+    ;;
+  pg-createdb)
+    # the staging database of a restore: a new database owned by the app user, named <name>__restoring
+    [ $# -eq 4 ] || die "usage: pg-createdb NAME__restoring ENCODING COLLATE CTYPE"
+    valid_staging "$1" || die "bad staging database name: $1"
+    for v in "$2" "$3" "$4"; do valid_locale "$v" || die "bad encoding or locale: $v"; done
+    cd / && exec runuser -u postgres -- createdb --template=template0 --owner="$APP_USER" --encoding="$2" --lc-collate="$3" --lc-ctype="$4" -- "$1"
+    ;;
+  pg-dropdb)
+    # only a staging database (a restore that failed)
+    [ $# -eq 1 ] || die "usage: pg-dropdb NAME__restoring"
+    valid_staging "$1" || die "bad staging database name: $1"
+    cd / && exec runuser -u postgres -- dropdb --if-exists -- "$1"
+    ;;
+  pg-swapdb)
+    # a checked staging database becomes NAME; a NAME that exists is kept as NAME_before_STAMP, never dropped
+    [ $# -eq 3 ] || die "usage: pg-swapdb NAME__restoring NAME STAMP"
+    valid_staging "$1" || die "bad staging database name: $1"
+    [ "$1" = "$2__restoring" ] || die "the staging database of $2 is $2__restoring"
+    case "$3" in [0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]T[0-9][0-9][0-9][0-9][0-9][0-9]Z) ;; *) die "bad stamp: $3" ;; esac
+    kept="$2_before_$(echo "$3" | tr 'TZ' 'tz')"
+    if [ "$(psql_postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$2'")" = 1 ]; then
+      psql_postgres -v ON_ERROR_STOP=1 -qc "ALTER DATABASE \"$2\" RENAME TO \"$kept\"" || die "$2 is in use: stop what is connected to it (the app), then run the restore again"
+      echo "kept the database that was there as $kept"
+    fi
+    psql_postgres -v ON_ERROR_STOP=1 -qc "ALTER DATABASE \"$1\" RENAME TO \"$2\""
+    ;;
   nginx-reload)
     [ $# -eq 0 ] || die "usage: nginx-reload"
     nginx -t -q
@@ -128,6 +203,6 @@ case "$verb" in
     exec systemctl daemon-reload
     ;;
   *)
-    die "unknown command: ${verb:-(none)} (allowed: start stop restart reload is-active status enable retire logs run-release handover drill nginx-reload daemon-reload)"
+    die "unknown command: ${verb:-(none)} (allowed: start stop restart reload is-active status enable retire logs run-release handover drill restore pg-role pg-createdb pg-dropdb pg-swapdb nginx-reload daemon-reload)"
     ;;
 esac

@@ -185,3 +185,48 @@ test('a drill killed halfway leaves no cluster running and no temporary data', a
   assert.equal(left, '', 'the unit took its cluster and its private /tmp with it');
   assert.equal(await liveChecksum(), live);
 });
+
+test('mono restore: into a new database through the drill\'s steps; never over an existing one unless told; --replace keeps the old one', async () => {
+  const counts = async (db: string): Promise<string> => (await boxSsh(box, `cd /tmp && runuser -u postgres -- psql -qAt -d ${db} -c "SELECT count(*) FROM customers" -c "SELECT count(*) FROM billing.invoices" -c "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()"`)).stdout.trim();
+  const unconfirmed = await mono(['restore', '--backup', id, '--to', 'shop_restored'], { cwd: app.dir });
+  assert.equal(unconfirmed.code, 2, unconfirmed.stderr);
+  assert.match(unconfirmed.stderr, /error: mono restore changes the live server: confirm with --yes when there is no terminal to ask on/);
+  assert.match(unconfirmed.stderr, /restore runbook \(shopdb \d{8}T\d{6}Z → shop_restored on the box\):/);
+  const r = await mono(['restore', '--backup', id, '--to', 'shop_restored', '--yes'], { cwd: app.dir, timeoutMs: 600_000 });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, new RegExp(`^restore of shopdb/${id} into shop_restored done and checked: 3 tables, 205000 rows from the offsite copy$`, 'm'));
+  assert.match(r.stderr, /^ {2}ok {3}rows: every table's rows equal the manifest/m);
+  assert.equal(await counts('shop_restored'), '5000\n200000\nshop', 'the data, owned by the app\'s role');
+
+  const refused = await mono(['restore', '--backup', id, '--to', 'shopdb', '--yes'], { cwd: app.dir, timeoutMs: 600_000 });
+  assert.equal(refused.code, 2, refused.stderr);
+  assert.match(refused.stderr, /error: restore of shopdb\/\d{8}T\d{6}Z into shopdb failed: the database shopdb exists on the live server: a restore never overwrites it unless told to/);
+
+  // Rows lost in the live database; --replace brings the backup back and keeps what was there.
+  await boxSsh(box, `cd /tmp && runuser -u shop -- psql -qc "DELETE FROM billing.invoices WHERE id % 2 = 0" -d shopdb`);
+  const replaced = await mono(['restore', '--backup', id, '--to', 'shopdb', '--replace', '--yes'], { cwd: app.dir, timeoutMs: 600_000 });
+  assert.equal(replaced.code, 0, replaced.stderr);
+  assert.match(replaced.stderr, /kept the database that was there as shopdb_before_\d{8}t\d{6}z/);
+  assert.equal(await counts('shopdb'), '5000\n200000\nshop');
+  const dbs = (await boxSsh(box, `cd /tmp && runuser -u postgres -- psql -qAt -c "SELECT datname FROM pg_database WHERE datname LIKE 'shop%' ORDER BY 1"`)).stdout.trim().split('\n');
+  assert.equal(dbs.length, 3, dbs.join(' '));
+  assert.deepEqual([dbs[0], dbs[1]], ['shop_restored', 'shopdb']);
+  assert.match(dbs[2] ?? '', /^shopdb_before_\d{8}t\d{6}z$/);
+  assert.equal((await counts(dbs[2]!)).split('\n')[1], '100000', 'the database that was there is kept as it was');
+  assert.equal(await drillLeftovers(), '');
+});
+
+test('disaster recovery: a fresh box, mono setup, then mono restore from the offsite host gets the app database back', async () => {
+  const fresh = await bootBox('app');
+  const project = appProject(fresh, {
+    yaml: `databases:\n  - name: shopdb\nbackups:\n  offsite:\n    host: root@127.0.0.1:${offsite.sshPort}\n    path: /srv/backups\n    known_hosts: ${offsite.knownHostsFile}\n    identity: ${offsite.keyFile}\n${CHECKS}`,
+  });
+  const setup = await mono(['setup'], { cwd: project.dir, timeoutMs: 600_000 });
+  assert.equal(setup.code, 0, setup.stderr);
+  const listed = await mono(['restore-test', '--json'], { cwd: project.dir, timeoutMs: 600_000 });
+  assert.equal(listed.code, 0, `the new box drills the offsite backup first: ${listed.stderr}`);
+  const r = await mono(['restore', '--backup', id, '--to', 'shopdb', '--yes'], { cwd: project.dir, timeoutMs: 600_000 });
+  assert.equal(r.code, 0, r.stderr);
+  const back = await boxSsh(fresh, `cd /tmp && runuser -u shop -- psql -qAt -d shopdb -c "SELECT count(*) FROM customers" -c "SELECT count(*) FROM billing.invoices" -c "SELECT name FROM customers WHERE id = 42"`);
+  assert.equal(back.stdout.trim(), '5000\n200000\nc42', 'the app user reads its data on the new box');
+});

@@ -57,7 +57,7 @@ test('the drill spec is checked field by field when the box reads it', () => {
 
 test('the report says the verdict, the recovery time by phase and the data age against the allowed loss', () => {
   const r: DrillReport = {
-    id: spec.id, db: 'shopdb', backup: '20261201T030000Z', from: 'offsite', ok: true, startedAt: '2026-12-01T06:00:00.000Z', backupAt: '2026-12-01T03:00:00.000Z',
+    id: spec.id, mode: 'drill', db: 'shopdb', backup: '20261201T030000Z', from: 'offsite', ok: true, startedAt: '2026-12-01T06:00:00.000Z', backupAt: '2026-12-01T03:00:00.000Z',
     dataAgeMs: 3 * 3600_000 + 12 * 60_000, maxDataLossMs: 86_400_000, phases: { fetchMs: 1200, decryptMs: 400, restoreMs: 8100, verifyMs: 2600 }, recoveryMs: 12_300, tables: 3, rows: 205_000, checks: [],
   };
   assert.equal(formatDrill(r), [

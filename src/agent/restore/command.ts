@@ -30,7 +30,7 @@ export const restoreTestHandler = agentHandler('restore-test', async (_ctx: Cont
   writeFileSync(`${dir}/${spec.id}.json`, JSON.stringify(spec) + '\n', { mode: 0o600, flag: 'wx' });
   for (const old of readdirSync(dir).filter((n) => n.endsWith('.json')).sort().slice(0, -KEEP_SPECS)) rmSync(`${dir}/${old}`, { force: true });
   // The drill runs in its own unit: whatever happens to this session, its cluster and folder go when it ends.
-  const child = spawn('sudo', ['-n', spec.helper, 'drill', spec.id], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const child = spawn('sudo', ['-n', spec.helper, spec.restore === undefined ? 'drill' : 'restore', spec.id], { stdio: ['ignore', 'inherit', 'inherit'] });
   return await new Promise<number>((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code) => resolve(code ?? 1));
@@ -39,7 +39,9 @@ export const restoreTestHandler = agentHandler('restore-test', async (_ctx: Cont
 
 function failure(report: DrillReport): MonoError {
   const e = report.error!;
-  return new MonoError(e.code === 'CHECK_FAILED' || e.code === 'DISK_FULL' ? e.code : 'REMOTE_FAILED', `restore drill of ${report.db}/${report.backup} failed: ${e.message}`, { ...(e.hint === undefined ? {} : { hint: e.hint }) });
+  const what = report.mode === 'drill' ? `restore drill of ${report.db}/${report.backup}` : `restore of ${report.db}/${report.backup} into ${report.to ?? '?'}`;
+  const code = e.code === 'CHECK_FAILED' || e.code === 'DISK_FULL' || e.code === 'USAGE' || e.code === 'PREREQ_MISSING' ? e.code : 'REMOTE_FAILED';
+  return new MonoError(code, `${what} failed: ${e.message}`, { ...(e.hint === undefined ? {} : { hint: e.hint }) });
 }
 
 export const restoreTestRunHandler = agentHandler('restore-test-run', async (ctx: Context, o: { root?: string; id?: string }) => {
@@ -57,7 +59,8 @@ export const restoreTestRunHandler = agentHandler('restore-test-run', async (ctx
     if (report.dataAgeMs > report.maxDataLossMs) log.warn(`the restored data was ${Math.round(report.dataAgeMs / 60_000)} min old, more than backups.max_data_loss allows (${Math.round(report.maxDataLossMs / 60_000)} min)`);
     return report;
   };
-  if (settings === undefined) {
+  // Alerts are for the scheduled drill; a restore is run by a person who watches it.
+  if (settings === undefined || spec.restore !== undefined) {
     await drill();
     return;
   }

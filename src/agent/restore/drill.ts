@@ -5,7 +5,6 @@
 // is killed, its unit's end does the same (KillMode=control-group, PrivateTmp).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import pg from 'pg';
 import { archiveFormat } from '../../backup/format.js';
 import { countCatalog } from '../../backup/catalog.js';
 import { pgMajor, type BackupManifest } from '../../backup/manifest.js';
@@ -13,7 +12,7 @@ import { isMonoError, MonoError } from '../../errors.js';
 import type { CheckResult, DrillPhases, DrillReport, DrillSpec } from '../../restore/spec.js';
 import { boxIdentityPath } from '../backup/encryption.js';
 import { pipe } from '../backup/pipe.js';
-import { startCluster, type Cluster } from './cluster.js';
+import { liveTarget, throwawayTarget, type RestoreTarget } from './target.js';
 import { fetchBackup } from './fetch.js';
 import { compareCatalog, judgeSmoke } from './verify.js';
 
@@ -36,16 +35,8 @@ async function unpack(manifest: BackupManifest, from: string, work: string, root
   return { dump, globals };
 }
 
-async function restoreInto(cluster: Cluster, manifest: BackupManifest, files: { dump: string; globals: string }, jobs: number): Promise<void> {
-  const env = { env: cluster.env };
-  await pipe([[cluster.bin('psql'), '-X', '-q', '-v', 'ON_ERROR_STOP=1', '--no-password', '-d', 'postgres', '-f', files.globals]], 'discard', env);
-  const created = manifest.database;
-  await pipe([[cluster.bin('createdb'), '--no-password', '--template=template0', ...(created === undefined ? [] : [`--encoding=${created.encoding}`, `--lc-collate=${created.collate}`, `--lc-ctype=${created.ctype}`]), '--', manifest.db]], 'discard', env);
-  await pipe([[cluster.bin('pg_restore'), `--jobs=${jobs}`, '--exit-on-error', '--no-password', `--dbname=${manifest.db}`, '--', files.dump]], 'discard', env);
-}
-
-async function verify(cluster: Cluster, manifest: BackupManifest, spec: DrillSpec, log: DrillLog): Promise<CheckResult[]> {
-  const client = new pg.Client({ host: cluster.socketDir, port: cluster.port, user: cluster.user, database: manifest.db });
+async function verify(target: RestoreTarget, manifest: BackupManifest, spec: DrillSpec, log: DrillLog): Promise<CheckResult[]> {
+  const client = target.client();
   await client.connect();
   const results: CheckResult[] = [];
   try {
@@ -62,11 +53,13 @@ async function verify(cluster: Cluster, manifest: BackupManifest, spec: DrillSpe
   } finally {
     await client.end().catch(() => undefined);
   }
-  try {
-    await pipe([[cluster.bin('pg_amcheck'), '--install-missing', '--heapallindexed', '--no-password', `--database=${manifest.db}`]], 'discard', { env: cluster.env });
-    results.push({ name: 'pg_amcheck', ok: true, detail: 'heap and every btree index (heapallindexed) are consistent' });
-  } catch (error) {
-    results.push({ name: 'pg_amcheck', ok: false, detail: isMonoError(error) ? [error.message, ...(error.details ?? [])].join(': ') : String(error) });
+  if (target.amcheck !== undefined) {
+    try {
+      await target.amcheck();
+      results.push({ name: 'pg_amcheck', ok: true, detail: 'heap and every btree index (heapallindexed) are consistent' });
+    } catch (error) {
+      results.push({ name: 'pg_amcheck', ok: false, detail: isMonoError(error) ? [error.message, ...(error.details ?? [])].join(': ') : String(error) });
+    }
   }
   for (const r of results) (r.ok ? log.info : log.warn)(`  ${r.ok ? 'ok  ' : 'FAIL'} ${r.name}: ${r.detail}`);
   return results;
@@ -82,7 +75,8 @@ export async function runDrill(spec: DrillSpec, log: DrillLog, now = (): number 
     lap = t;
   };
   const work = mkdtempSync(`${tmpdir()}/mono-drill-`);
-  let cluster: Cluster | undefined;
+  const mode = spec.restore === undefined ? 'drill' : 'restore';
+  let target: RestoreTarget | undefined;
   let manifest: BackupManifest | undefined;
   let chosen = spec.backup;
   let checks: CheckResult[] = [];
@@ -91,30 +85,38 @@ export async function runDrill(spec: DrillSpec, log: DrillLog, now = (): number 
     const fetched = await fetchBackup(spec, work, log.info, (found) => (chosen = found));
     manifest = fetched.manifest;
     mark('fetchMs');
-    log.info(`  decrypt: ${manifest.encryption === undefined ? 'decompressing' : 'decrypting (the box\'s age key) and decompressing'} into the drill's private folder`);
+    log.info(`  decrypt: ${manifest.encryption === undefined ? 'decompressing' : 'decrypting (the box\'s age key) and decompressing'} into the ${mode}'s private folder`);
     const files = await unpack(manifest, fetched.dir, work, spec.root);
     mark('decryptMs');
-    log.info(`  restore: a throwaway PostgreSQL ${pgMajor(manifest.server.versionNum)} cluster; globals, then pg_restore --jobs=${spec.jobs} --exit-on-error`);
-    cluster = await startCluster(`${work}/cluster`, pgMajor(manifest.server.versionNum));
-    await restoreInto(cluster, manifest, files, spec.jobs);
+    const major = pgMajor(manifest.server.versionNum);
+    target = spec.restore === undefined ? await throwawayTarget(`${work}/cluster`, manifest, major) : liveTarget(spec, log.info);
+    log.info(`  restore: into ${target.describe}; ${spec.restore === undefined ? 'globals, then ' : ''}pg_restore --jobs=${spec.jobs} --exit-on-error`);
+    await target.prepare(manifest, files.globals);
+    await target.restore(files.dump, spec.jobs);
     mark('restoreMs');
-    log.info('  verify: rows of every table, tables, indexes, pg_amcheck --heapallindexed, smoke checks');
-    checks = await verify(cluster, manifest, spec, log);
+    log.info(`  verify: rows of every table, tables, indexes${target.amcheck === undefined ? '' : ', pg_amcheck --heapallindexed'}, smoke checks`);
+    checks = await verify(target, manifest, spec, log);
     mark('verifyMs');
     const failed = checks.filter((c) => !c.ok);
-    if (failed.length > 0) error = { code: 'CHECK_FAILED', message: `the restored copy of ${manifest.db}/${manifest.id} fails ${failed.map((c) => c.name).join(', ')}: ${failed[0]!.detail}`, hint: 'the backup restores but is not what was backed up: do not rely on it; look at the check above' };
+    if (failed.length > 0) {
+      error = { code: 'CHECK_FAILED', message: `the restored copy of ${manifest.db}/${manifest.id} fails ${failed.map((c) => c.name).join(', ')}: ${failed[0]!.detail}`, hint: spec.restore === undefined ? 'the backup restores but is not what was backed up: do not rely on it; look at the check above' : 'the live database was not changed; the failed copy was dropped' };
+    } else {
+      await target.commit();
+    }
   } catch (caught) {
     const e = isMonoError(caught) ? caught : new MonoError('REMOTE_FAILED', (caught as Error).message);
     error = { code: e.code, message: e.message, ...(e.hint === undefined ? {} : { hint: e.hint }) };
     for (const d of e.details ?? []) log.warn(`  ${d}`);
   } finally {
-    await cluster?.stop().catch(() => undefined);
+    await target?.close(error === undefined).catch(() => undefined);
     rmSync(work, { recursive: true, force: true });
   }
   const backupAt = manifest?.startedAt ?? startedAt.toISOString();
   const recoveryMs = phases.fetchMs + phases.decryptMs + phases.restoreMs + phases.verifyMs;
   return {
     id: spec.id,
+    mode,
+    ...(spec.restore === undefined ? {} : { to: spec.restore.to }),
     db: spec.db.name,
     backup: manifest?.id ?? chosen ?? '?',
     from: spec.from,

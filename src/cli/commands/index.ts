@@ -73,6 +73,16 @@ export function registerCommands(program: Command): void {
     .action(lazy(async () => (await import('../../ops/restore/command.js')).restoreTestCommand));
 
   program
+    .command('restore')
+    .description('the real recovery: restore a backup into a database of the box\'s live server, through the same steps and checks as the drill')
+    .option('--backup <id>', 'the backup to restore (mono backups lists them)')
+    .option('--to <db>', 'the database to restore into (a new one, or an existing one with --replace)')
+    .option('--db <name>', 'whose backup (default: the only database in mono.yml)')
+    .option('--from <where>', 'offsite (default when backups.offsite is set) or local')
+    .option('--replace', 'the database --to exists: swap the restored copy in and keep the old one as <db>_before_<time>')
+    .action(lazy(async () => (await import('../../ops/restore/command.js')).restoreCommand));
+
+  program
     .command('status')
     .description('the box at a glance: current release, running and draining instances, the lock, handovers under way')
     .action(lazy(async () => (await import('../../ops/status.js')).statusCommand));

@@ -10,11 +10,17 @@ import { connect } from '../connect.js';
 import { agentArgv, agentFailure } from '../deploy/agent-call.js';
 import { layoutOf } from '../setup/layout.js';
 import { formatDrill } from './report.js';
+import { ask } from '../../cli/ask.js';
 
 export interface RestoreTestOptions {
   readonly backup?: string;
   readonly from?: string;
   readonly db?: string;
+}
+
+export interface RestoreOptions extends RestoreTestOptions {
+  readonly to?: string;
+  readonly replace?: boolean;
 }
 
 export function drillSpecs(config: Config, options: RestoreTestOptions, now = new Date()): DrillSpec[] {
@@ -62,9 +68,51 @@ export async function restoreTestCommand(ctx: Context, options: RestoreTestOptio
     for (const s of specs) ctx.log.info(`dry run: would restore ${s.backup ?? 'the newest backup'} of ${s.db.name} from ${s.from === 'offsite' ? 'the offsite host' : 'the box'} into a throwaway cluster and check it`);
     return 0;
   }
+  await runOnBox(ctx, config, specs);
+  return 0;
+}
+
+/** What mono restore does, step by step: printed before it asks, and in the disaster-recovery chapter. */
+export function restoreRunbook(spec: DrillSpec): string[] {
+  const to = spec.restore!.to;
+  return [
+    `restore runbook (${spec.db.name} ${spec.backup ?? 'newest backup'} → ${to} on the box):`,
+    `  1. fetch the backup ${spec.from === 'offsite' ? 'from the offsite host with the box\'s own key' : 'from the box\'s backups folder'}; check every file's sha256 against its manifest`,
+    '  2. decrypt (the box\'s age key) and decompress into a private folder of the restore\'s own systemd unit',
+    `  3. create the app's role if it is missing, and a new database ${to}__restoring owned by it`,
+    `  4. pg_restore --jobs=${spec.jobs} --exit-on-error --no-owner into it, as the app's role (never as a superuser)`,
+    '  5. check it: exact rows of every table against the manifest, tables, indexes, restore.checks',
+    spec.restore!.replace
+      ? `  6. only then: rename ${to} to ${to}_before_<time> (kept, never dropped; nothing may be connected to it) and ${to}__restoring to ${to}`
+      : `  6. only then: rename ${to}__restoring to ${to} (which must not exist)`,
+    '  a failure at any step drops the staging database and leaves the live ones as they were',
+  ];
+}
+
+export async function restoreCommand(ctx: Context, options: RestoreOptions): Promise<number> {
+  const config = await ctx.config();
+  if (options.backup === undefined) throw new MonoError('USAGE', 'mono restore needs --backup ID (mono backups lists them)', { hint: 'a restore names the backup it restores; mono restore-test tries the newest one without touching anything' });
+  if (options.to === undefined || !/^[a-z_][a-z0-9_]{0,62}$/.test(options.to) || options.to.endsWith('__restoring')) throw new MonoError('USAGE', 'mono restore needs --to DB, a database name (lower case letters, digits, _)', { hint: 'for example --to shop_restored (a new database), or --to shop --replace' });
+  const source = options.db ?? (config.databases.length === 1 ? config.databases[0]!.name : undefined);
+  if (source === undefined) throw new MonoError('USAGE', 'which database\'s backup? give --db NAME', { hint: `one of: ${config.databases.map((d) => d.name).join(', ')}` });
+  const [base] = drillSpecs(config, { ...options, db: source });
+  const spec: DrillSpec = { ...base!, restore: { to: options.to, replace: options.replace === true } };
+  for (const line of restoreRunbook(spec)) ctx.log.info(line);
+  if (ctx.options.dryRun) return 0;
+  if (!ctx.options.yes) {
+    if (!process.stdin.isTTY) throw new MonoError('USAGE', 'mono restore changes the live server: confirm with --yes when there is no terminal to ask on');
+    const answer = await ask(`type ${options.to} to restore ${source}/${options.backup} into it: `);
+    if (answer !== options.to) throw new MonoError('USAGE', 'not confirmed: nothing was changed');
+  }
+  await runOnBox(ctx, config, [spec]);
+  return 0;
+}
+
+async function runOnBox(ctx: Context, config: Config, specs: readonly DrillSpec[]): Promise<void> {
   const t = await connect(ctx, config, 'deploy');
   for (const spec of specs) {
-    ctx.log.info(`restore drill of ${ctx.log.colors.bold(spec.db.name)} (${spec.backup ?? 'newest backup'}, from ${spec.from === 'offsite' ? 'the offsite host' : 'the box'})`);
+    const what = spec.restore === undefined ? 'restore drill' : `restore into ${spec.restore.to}`;
+    ctx.log.info(`${what} of ${ctx.log.colors.bold(spec.db.name)} (${spec.backup ?? 'newest backup'}, from ${spec.from === 'offsite' ? 'the offsite host' : 'the box'})`);
     let carry = '';
     let stdout = '';
     let failure: MonoError | undefined;
@@ -88,11 +136,10 @@ export async function restoreTestCommand(ctx: Context, options: RestoreTestOptio
     }
     const report = lastReport(stdout);
     if (report !== undefined) {
-      ctx.log.event('restore_test.report', { ...report });
+      ctx.log.event(spec.restore === undefined ? 'restore_test.report' : 'restore.report', { ...report });
       if (!ctx.log.json) ctx.log.data(formatDrill(report, ctx.log.colors));
     }
     if (failure !== undefined) throw failure;
-    if (report === undefined) throw new MonoError('REMOTE_FAILED', 'the restore drill gave no report', { hint: 'run mono setup so the agent on the box matches this mono version' });
+    if (report === undefined) throw new MonoError('REMOTE_FAILED', `the ${what} gave no report`, { hint: 'run mono setup so the agent on the box matches this mono version' });
   }
-  return 0;
 }

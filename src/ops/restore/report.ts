@@ -27,7 +27,8 @@ export function span(ms: number): string {
 
 export function formatDrill(r: DrillReport, c: Colors = plain): string {
   const p = r.phases;
-  const verdict = r.ok ? c.green(`restore drill of ${r.db}/${r.backup} passed`) : c.red(`restore drill of ${r.db}/${r.backup} FAILED`);
+  const what = r.mode === 'restore' ? `restore of ${r.db}/${r.backup} into ${r.to ?? '?'}` : `restore drill of ${r.db}/${r.backup}`;
+  const verdict = r.ok ? c.green(`${what} ${r.mode === 'restore' ? 'done and checked' : 'passed'}`) : c.red(`${what} FAILED`);
   const lines = [
     `${verdict}: ${r.tables} tables, ${r.rows} rows from ${r.from === 'offsite' ? 'the offsite copy' : 'the local copy'}`,
     `  recovery time ${seconds(r.recoveryMs)}: fetch ${seconds(p.fetchMs)}, decrypt ${seconds(p.decryptMs)}, restore ${seconds(p.restoreMs)}, verify ${seconds(p.verifyMs)}`,
