@@ -1,14 +1,17 @@
 // Which backups a retention policy keeps: grandfather-father-son counts (the newest backup of each of the last N hours,
-// days, ISO weeks and months that have one), and three rules that no count can override: the newest verified backup stays,
-// at least `min_verified` verified backups stay, and nothing is pruned while the last backup run failed (the caller checks).
+// days, ISO weeks and months that have one), and rules that no count can override: the newest verified backup stays, so
+// does the newest one a restore drill proved, at least `min_verified` verified backups stay (those a drill restored
+// first), and nothing is pruned while the last backup run failed (the caller checks).
 import type { Retention } from '../config/types.js';
 
 export interface BackupRef {
   readonly id: string;
   /** When the backup started. */
   readonly at: Date;
-  /** Passed its checks (every complete backup has), or a restore drill later. */
+  /** Passed its checks (every complete backup has). */
   readonly verified: boolean;
+  /** A restore drill restored it and it passed every check there: preferred over backups only checked. */
+  readonly restored?: boolean;
 }
 
 export interface RetentionPlan {
@@ -52,10 +55,13 @@ export function planRetention(backups: readonly BackupRef[], policy: Retention):
   }
   const verified = newestFirst.filter((b) => b.verified);
   if (verified[0] !== undefined) mark(verified[0].id, 'the newest verified backup');
+  const restored = verified.find((b) => b.restored === true);
+  if (restored !== undefined) mark(restored.id, 'the newest backup a restore drill proved');
   const keptVerified = verified.filter((b) => why.has(b.id)).length;
   // Not enough verified backups among those kept: keep the newest verified ones until there are.
   let missing = policy.min_verified - keptVerified;
-  for (const b of verified) {
+  const preferred = [...verified.filter((b) => b.restored === true), ...verified.filter((b) => b.restored !== true)];
+  for (const b of preferred) {
     if (missing <= 0) break;
     if (why.has(b.id)) continue;
     mark(b.id, `min_verified ${policy.min_verified}`);

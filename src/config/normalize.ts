@@ -140,6 +140,7 @@ export function normalize(raw: RawConfig, context: NormalizeContext): { config?:
     },
     restore: {
       jobs: raw.restore.jobs,
+      target: raw.restore.target,
       checks: raw.restore.checks.map((c, i) => {
         if (c.expect === undefined && c.max_age === undefined) problems.push(problem(`restore.checks[${i}]`, 'a check needs expect or max_age', 'add expect: "<value>" or max_age: 6h'));
         return { name: c.name, sql: c.sql, ...(c.db === undefined ? {} : { db: c.db }), ...(c.expect === undefined ? {} : { expect: c.expect }), ...(c.max_age === undefined ? {} : { maxAgeMs: durationMs(c.max_age) }) };

@@ -142,6 +142,10 @@ export const configSchema = z
     restore: z
       .strictObject({
         jobs: z.int().min(1).max(32).default(2).meta({ description: 'pg_restore -j: parallel jobs of a restore drill or a restore.' }),
+        target: z
+          .enum(['cluster', 'scratch'])
+          .default('cluster')
+          .meta({ description: 'Where a drill restores: cluster (a throwaway cluster of its own, the default) or scratch (a randomly named scratch database on the live server, dropped afterwards; for boxes without the server programs or the room for a second cluster).' }),
         checks: z
           .array(
             z.strictObject({
@@ -155,7 +159,7 @@ export const configSchema = z
           .default([])
           .meta({ description: 'Smoke checks every restore drill runs in the restored copy, each with an expected value or a freshness bound.' }),
       })
-      .default({ jobs: 2, checks: [] }),
+      .default({ jobs: 2, target: 'cluster', checks: [] }),
     schedules: z
       .strictObject({
         backup: cron.optional(),

@@ -87,7 +87,7 @@ export interface Config {
     readonly offsite?: { readonly target: SshTarget; readonly path: string; readonly knownHostsFiles: readonly string[]; readonly identity?: string };
     readonly retention: { readonly local: Retention; readonly offsite: Retention };
   };
-  readonly restore: { readonly jobs: number; readonly checks: readonly SmokeCheck[] };
+  readonly restore: { readonly jobs: number; readonly target: 'cluster' | 'scratch'; readonly checks: readonly SmokeCheck[] };
   readonly schedules: Readonly<Record<string, string>>;
   readonly notifications: { readonly webhook?: Secret; readonly ping: Readonly<Record<string, Secret>> };
 }

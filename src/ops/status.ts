@@ -1,5 +1,6 @@
 // `mono status`: the box at a glance: the current release, what runs (and what is still draining), the lock, and the
-// handovers that are under way or ended last. (Backups, drills and schedules join it with their issues.)
+// handovers that are under way or ended last; each database's newest backup and last restore drill. The exit status is 5
+// when a backup or drill line is red, so that a monitor can run it. (Schedules join it with their issue.)
 import type { Context } from '../cli/context.js';
 import type { LockInfo, ReleaseInfo } from '../release/protocol.js';
 import { connect } from './connect.js';
@@ -8,6 +9,9 @@ import { describeHolder } from './deploy/lock.js';
 import { describeHandover, type HandoverRow } from './handover/command.js';
 import { age } from './releases.js';
 import { layoutOf } from './setup/layout.js';
+import { backupHealth } from './backup/health.js';
+import type { Listing } from './backup/list.js';
+import { ExitCode } from '../errors.js';
 
 type LockStatus = { locked: false } | { locked: true; holder: LockInfo; stale: boolean };
 
@@ -36,7 +40,14 @@ export async function statusCommand(ctx: Context): Promise<number> {
     agentCall<LockStatus>(t, ['lock', 'status'], root),
     agentCall<{ handovers: HandoverRow[] }>(t, ['handover', 'status'], root),
   ]);
-  if (ctx.options.json) ctx.log.data(JSON.stringify({ type: 'status', app: config.app, releases, lock, handovers }));
-  else ctx.log.data([`${config.app} on ${config.target.host}`, ...statusLines(releases, lock, handovers)].join('\n'));
-  return 0;
+  const listing = config.databases.length === 0 ? undefined : await agentCall<Listing>(t, ['backups'], root, { extra: ['--dir', config.backups.dir, '--dbs', config.databases.map((d) => d.name).join(',')] });
+  const health = listing === undefined ? [] : backupHealth(listing, config.backups.maxDataLossMs, config.backups.offsite !== undefined);
+  const red = health.some((h) => h.red);
+  if (ctx.options.json) ctx.log.data(JSON.stringify({ type: 'status', app: config.app, releases, lock, handovers, backups: health, red }));
+  else {
+    const c = ctx.log.colors;
+    const backupLines = health.length === 0 ? [] : ['backups:', ...health.map((h) => `  ${h.red ? c.red(h.text) : h.text}`)];
+    ctx.log.data([`${config.app} on ${config.target.host}`, ...statusLines(releases, lock, handovers), ...backupLines].join('\n'));
+  }
+  return red ? ExitCode.remote : 0;
 }

@@ -20,6 +20,8 @@ export interface DrillSpec {
   readonly jobs: number;
   readonly maxDataLossMs: number;
   readonly checks: readonly SmokeCheck[];
+  /** Where a drill restores: a throwaway cluster, or a scratch database on the live server. */
+  readonly target?: 'cluster' | 'scratch';
   /** mono restore: into this database of the live server (through <to>__restoring), instead of a throwaway cluster. */
   readonly restore?: { readonly to: string; readonly replace: boolean };
 }
@@ -89,6 +91,7 @@ export function parseDrillSpec(text: string): DrillSpec {
     Number.isInteger(v.jobs) && v.jobs >= 1 &&
     typeof v.maxDataLossMs === 'number' &&
     Array.isArray(v.checks) &&
+    (v.target === undefined || v.target === 'cluster' || v.target === 'scratch') &&
     (v.restore === undefined || (typeof v.restore === 'object' && v.restore !== null && name.test(v.restore.to) && !v.restore.to.endsWith('__restoring') && typeof v.restore.replace === 'boolean'));
   if (!ok) throw new MonoError('USAGE', 'the drill spec is incomplete or malformed', { hint: 'run mono restore-test from a mono of the same version as the box\'s agent (mono setup updates it)' });
   return v;

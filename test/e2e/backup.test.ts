@@ -178,8 +178,8 @@ test('retention: each good run keeps the policy\'s backups; nothing is pruned af
   assert.equal(kept.filter((n) => /^\d{8}T\d{6}Z$/.test(n)).length, 3, kept.join(' '));
   const list = await mono(['backups'], { cwd: app.dir });
   assert.equal(list.code, 0, list.stderr);
-  assert.match(list.stdout, /^DATABASE +BACKUP +AGE +SIZE +TABLES +ROWS +CHECKED +OFFSITE$/m);
-  for (const id of kept.filter((n) => /^\d{8}T\d{6}Z$/.test(n))) assert.match(list.stdout, new RegExp(`^shopdb +${id} +\\S+ ago +[\\d.]+ [kM]B +3 +305000 +yes +verified \\S+ ago, [\\d.]+ [kM]B there$`, 'm'));
+  assert.match(list.stdout, /^DATABASE +BACKUP +AGE +SIZE +TABLES +ROWS +CHECKED +RESTORED +OFFSITE$/m);
+  for (const id of kept.filter((n) => /^\d{8}T\d{6}Z$/.test(n))) assert.match(list.stdout, new RegExp(`^shopdb +${id} +\\S+ ago +[\\d.]+ [kM]B +3 +305000 +yes +- +verified \\S+ ago, [\\d.]+ [kM]B there$`, 'm'));
   const dry = await mono(['backups', 'prune', '--dry-run'], { cwd: app.dir });
   assert.equal(dry.code, 0, dry.stderr);
   assert.match(dry.stderr, /shopdb: 0 would go, 3 kept/);

@@ -62,7 +62,7 @@ async function liveChecksum(): Promise<string> {
 
 /** Nothing of a drill left: no drill unit, no second postgres, no private /tmp of a drill. */
 async function drillLeftovers(): Promise<string> {
-  const r = await boxSsh(box, `systemctl list-units --all --plain --no-legend 'shop-drill-*' | grep . ; pgrep -u shop -a postgres; ls -d /tmp/systemd-private-*shop-drill* 2>/dev/null; true`);
+  const r = await boxSsh(box, `systemctl list-units --all --plain --no-legend 'shop-drill-*' 'shop-restore-*' | grep . ; pgrep -u shop -a postgres; ls -d /tmp/systemd-private-*shop-drill* /tmp/systemd-private-*shop-restore* 2>/dev/null; true`);
   return r.stdout.trim();
 }
 
@@ -100,6 +100,12 @@ test('a drill from the offsite copy restores into a throwaway cluster and passes
   const [count, mode, mark] = history.stdout.split('\n');
   assert.deepEqual([count, mode], ['2', '600 shop']);
   assert.match(mark ?? '', /"verifiedAt":"[^"]+","drill":"\d{8}T\d{6}Z-[0-9a-f]+","from":"local"/);
+  const listed = await mono(['backups'], { cwd: app.dir });
+  assert.match(listed.stdout, new RegExp(`^shopdb +${id} +\\S+ ago +[\\d.]+ [kM]B +3 +205000 +yes +\\S+ ago +verified`, 'm'), 'mono backups shows when a drill restored it');
+  const status = await mono(['status'], { cwd: app.dir });
+  assert.equal(status.code, 0, status.stdout + status.stderr);
+  assert.match(status.stdout, new RegExp(`^ {2}shopdb: newest backup ${id}, \\d+ (s|min) old \\(allowed 24 h 0 min\\); offsite copy verified$`, 'm'));
+  assert.match(status.stdout, new RegExp(`^ {2}shopdb: last restore drill passed \\S+ ago \\(${id} from local\\): recovery time [\\d.]+ s, data age \\d+ (s|min)$`, 'm'));
   assert.equal(await drillLeftovers(), '', 'no unit, no cluster, no private /tmp left');
   assert.equal(await liveChecksum(), live, 'the live database is untouched');
 });
@@ -163,6 +169,9 @@ test('a failing smoke check fails the drill, naming the check', async () => {
     assert.match(r.stderr, /FAIL check "customers": returned 5000, expected 5001/);
     const history = (await boxSsh(box, `tail -n 1 ${DIR}/drills.jsonl`)).stdout;
     assert.equal((JSON.parse(history) as DrillReport).ok, false, 'the failed drill is in the history');
+    const status = await mono(['status'], { cwd: app.dir });
+    assert.equal(status.code, 5, 'mono status is red after a failed drill');
+    assert.match(status.stdout, /^ {2}shopdb: last restore drill FAILED \S+ ago \(\d{8}T\d{6}Z from local\): the restored copy of shopdb\/\d{8}T\d{6}Z fails check "customers"/m);
   } finally {
     writeFileSync(yml, original);
   }
@@ -184,6 +193,26 @@ test('a drill killed halfway leaves no cluster running and no temporary data', a
   }
   assert.equal(left, '', 'the unit took its cluster and its private /tmp with it');
   assert.equal(await liveChecksum(), live);
+});
+
+test('the fallback: a drill into a randomly named scratch database on the live server, dropped afterwards, the live database untouched', async () => {
+  const yml = `${app.dir}/mono.yml`;
+  const original = readFileSync(yml, 'utf8');
+  writeFileSync(yml, original.replace('restore:\n', 'restore:\n  target: scratch\n'));
+  const live = await liveChecksum();
+  try {
+    const r = await mono(['restore-test', '--from', 'local'], { cwd: app.dir, timeoutMs: 600_000 });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /^ {2}restore: into a scratch database mono_drill_[0-9a-f]{8}__restoring on the live server; pg_restore --jobs=2 --exit-on-error$/m);
+    assert.match(r.stderr, /^ {2}ok {3}rows: every table's rows equal the manifest/m);
+    assert.match(r.stdout, new RegExp(`^restore drill of shopdb/${id} passed`, 'm'));
+    const left = await boxSsh(box, `cd /tmp && runuser -u postgres -- psql -qAt -c "SELECT count(*) FROM pg_database WHERE datname LIKE 'mono_drill_%'"`);
+    assert.equal(left.stdout.trim(), '0', 'the scratch database is gone');
+    assert.equal(await liveChecksum(), live);
+    assert.equal(await drillLeftovers(), '');
+  } finally {
+    writeFileSync(yml, original);
+  }
 });
 
 test('mono restore: into a new database through the drill\'s steps; never over an existing one unless told; --replace keeps the old one', async () => {

@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import { compareCatalog, judgeSmoke } from '../../src/agent/restore/verify.js';
 import { parseDrillSpec, type DrillReport } from '../../src/restore/spec.js';
 import { formatDrill, span } from '../../src/ops/restore/report.js';
+import { backupHealth } from '../../src/ops/backup/health.js';
 
 const manifest = { rows: { 'public.a': 3, 'billing.b': 0 }, tableCount: 2, indexCount: 1 };
 
@@ -67,4 +68,24 @@ test('the report says the verdict, the recovery time by phase and the data age a
   ].join('\n'));
   assert.match(formatDrill({ ...r, dataAgeMs: 2 * 86_400_000 }), /allowed data loss 24 h 0 min: TOO OLD$/);
   assert.deepEqual([span(45_000), span(600_000), span(3 * 86_400_000 + 3_600_000)], ['45 s', '10 min', '3 d 1 h']);
+});
+
+test('mono status: a failed backup, a backup older than the allowed loss, a pending offsite copy and a failed drill are red', () => {
+  const now = Date.parse('2026-12-01T12:00:00Z');
+  const backup = { db: 'shopdb', id: '20261201T030000Z', startedAt: '2026-12-01T03:00:00.000Z', bytes: 1, tables: 3, rows: 9, checked: true, offsiteVerifiedAt: '2026-12-01T03:01:00.000Z' };
+  const drill = { id: 'd', mode: 'drill' as const, db: 'shopdb', backup: backup.id, from: 'offsite' as const, ok: true, startedAt: '2026-12-01T04:00:00.000Z', backupAt: backup.startedAt, dataAgeMs: 3_600_000, maxDataLossMs: 86_400_000, phases: { fetchMs: 1, decryptMs: 1, restoreMs: 1, verifyMs: 1 }, recoveryMs: 4000, tables: 3, rows: 9, checks: [] };
+  const good = backupHealth({ databases: [{ db: 'shopdb', lastRun: { status: 'ok', at: backup.startedAt }, lastDrill: drill, backups: [backup] }] }, 86_400_000, true, now);
+  assert.deepEqual(good.map((l) => l.red), [false, false]);
+  assert.equal(good[0]!.text, 'shopdb: newest backup 20261201T030000Z, 9 h 0 min old (allowed 24 h 0 min); offsite copy verified');
+  assert.match(good[1]!.text, /^shopdb: last restore drill passed 8h ago \(20261201T030000Z from offsite\): recovery time 4\.0 s, data age 1 h 0 min$/);
+  const stale = backupHealth({ databases: [{ db: 'shopdb', lastRun: null, backups: [backup] }] }, 3_600_000, true, now);
+  assert.deepEqual([stale[0]!.red, /OLDER than the allowed data loss \(1 h 0 min\)/.test(stale[0]!.text)], [true, true]);
+  const pendingBackup = { db: backup.db, id: backup.id, startedAt: backup.startedAt, bytes: 1, tables: 3, rows: 9, checked: true };
+  assert.equal(backupHealth({ databases: [{ db: 'shopdb', lastRun: null, backups: [pendingBackup] }] }, 86_400_000, true, now)[0]!.red, true, 'offsite pending');
+  const failed = backupHealth({ databases: [{ db: 'shopdb', lastRun: { status: 'failed', at: backup.startedAt, error: 'pg_dump was killed' }, lastDrill: { ...drill, ok: false, error: { code: 'CHECK_FAILED', message: 'rows differ' } }, backups: [] }] }, 86_400_000, false, now);
+  assert.deepEqual(failed.map((l) => [l.red, l.text.replace(/ \d+h ago/, ' …')]), [
+    [true, 'shopdb: last backup FAILED …: pg_dump was killed'],
+    [true, 'shopdb: no backup yet (run mono backup)'],
+    [true, 'shopdb: last restore drill FAILED … (20261201T030000Z from offsite): rows differ'],
+  ]);
 });

@@ -40,3 +40,19 @@ test('the newest verified backup and min_verified survive any counts', () => {
   assert.deepEqual(plan.remove, ['2026-11-30T03:00:00Z', '2026-11-10T03:00:00Z']);
   assert.deepEqual(planRetention([], { ...none, daily: 3 }), { keep: [], remove: [] });
 });
+
+test('a backup a restore drill proved is preferred: the newest one stays, and min_verified takes restored ones first', () => {
+  const restored = (iso: string): BackupRef => ({ ...at(iso), restored: true });
+  const backups = [at('2026-12-01T03:00:00Z'), at('2026-11-30T03:00:00Z'), at('2026-11-29T03:00:00Z'), restored('2026-11-20T03:00:00Z'), restored('2026-11-10T03:00:00Z'), at('2026-11-01T03:00:00Z')];
+  const plan = planRetention(backups, { ...none, daily: 1, min_verified: 3 });
+  assert.deepEqual(
+    plan.keep.map((k) => [k.id, k.why.at(-1)]),
+    [
+      ['2026-12-01T03:00:00Z', 'the newest verified backup'],
+      ['2026-11-20T03:00:00Z', 'the newest backup a restore drill proved'],
+      ['2026-11-10T03:00:00Z', 'min_verified 3'],
+    ],
+    'the two restored backups fill min_verified before the newer ones that were only checked',
+  );
+  assert.deepEqual(plan.remove, ['2026-11-30T03:00:00Z', '2026-11-29T03:00:00Z', '2026-11-01T03:00:00Z']);
+});

@@ -12,6 +12,7 @@ import { offsiteRound, type OffsiteFile, type OffsiteOutcome, type OffsiteTarget
 import { sha256File } from '../../release/hash.js';
 import { runBackup } from './run.js';
 import { boxEncryption } from './encryption.js';
+import { drillHistory } from '../restore/history.js';
 import { lastRun, localBackups, parseRetention, pruneLocal } from './inventory.js';
 
 const PG_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -61,7 +62,7 @@ function dbList(text: string | undefined): string[] {
 export const listHandler = agentHandler('backups', async (ctx: Context, o: { dir?: string; dbs?: string }) => {
   if (o.dir === undefined || !isAbsolute(o.dir)) throw new MonoError('USAGE', '--dir must be an absolute path');
   const dir = o.dir;
-  ctx.log.data(JSON.stringify({ databases: dbList(o.dbs).map((db) => ({ db, lastRun: lastRun(`${dir}/${db}`) ?? null, backups: localBackups(dir, db) })) }));
+  ctx.log.data(JSON.stringify({ databases: dbList(o.dbs).map((db) => ({ db, lastRun: lastRun(`${dir}/${db}`) ?? null, lastDrill: drillHistory(dir, db, 1)[0] ?? null, backups: localBackups(dir, db) })) }));
 });
 
 export const pruneHandler = agentHandler('backups-prune', async (ctx: Context, o: { dir?: string; db?: string; retention?: string; dryRun?: boolean; offsite?: boolean }) => {

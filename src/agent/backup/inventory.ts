@@ -6,6 +6,7 @@ import { BACKUP_ID, type BackupManifest } from '../../backup/manifest.js';
 import { planRetention, type RetentionPlan } from '../../backup/retention.js';
 import type { Retention } from '../../config/types.js';
 import { OFFSITE_RECORD } from './offsite.js';
+import { DRILL_MARK } from '../restore/history.js';
 
 export interface LocalBackup {
   readonly db: string;
@@ -15,6 +16,8 @@ export interface LocalBackup {
   readonly tables: number;
   readonly rows: number;
   readonly checked: boolean;
+  /** When a restore drill last restored it and it passed every check there. */
+  readonly restoredAt?: string;
   /** When its offsite copy was verified, if it was. */
   readonly offsiteVerifiedAt?: string;
 }
@@ -64,10 +67,17 @@ export function localBackups(dir: string, db: string): LocalBackup[] {
       } catch {
         offsite = undefined;
       }
+      let drill: { verifiedAt?: string } | undefined;
+      try {
+        drill = JSON.parse(readFileSync(`${dbDir}/${id}/${DRILL_MARK}`, 'utf8')) as { verifiedAt?: string };
+      } catch {
+        drill = undefined;
+      }
       return [
         {
           db,
           id,
+          ...(drill?.verifiedAt === undefined ? {} : { restoredAt: drill.verifiedAt }),
           startedAt: m.startedAt,
           bytes: m.files.reduce((n, f) => n + f.bytes, 0),
           tables: m.tableCount,
@@ -90,7 +100,7 @@ export function pruneLocal(dir: string, db: string, policy: Retention, options: 
   }
   const backups = localBackups(dir, db);
   const plan = planRetention(
-    backups.map((b) => ({ id: b.id, at: new Date(b.startedAt), verified: b.checked })),
+    backups.map((b) => ({ id: b.id, at: new Date(b.startedAt), verified: b.checked, restored: b.restoredAt !== undefined })),
     policy,
   );
   // A backup still waiting for its offsite copy is its only copy: it stays until it has been copied.

@@ -30,7 +30,9 @@ export const restoreTestHandler = agentHandler('restore-test', async (_ctx: Cont
   writeFileSync(`${dir}/${spec.id}.json`, JSON.stringify(spec) + '\n', { mode: 0o600, flag: 'wx' });
   for (const old of readdirSync(dir).filter((n) => n.endsWith('.json')).sort().slice(0, -KEEP_SPECS)) rmSync(`${dir}/${old}`, { force: true });
   // The drill runs in its own unit: whatever happens to this session, its cluster and folder go when it ends.
-  const child = spawn('sudo', ['-n', spec.helper, spec.restore === undefined ? 'drill' : 'restore', spec.id], { stdio: ['ignore', 'inherit', 'inherit'] });
+  // A restore, and a drill into a scratch database, need the helper for the live server: their unit may use sudo.
+  const live = spec.restore !== undefined || spec.target === 'scratch';
+  const child = spawn('sudo', ['-n', spec.helper, live ? 'restore' : 'drill', spec.id], { stdio: ['ignore', 'inherit', 'inherit'] });
   return await new Promise<number>((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code) => resolve(code ?? 1));

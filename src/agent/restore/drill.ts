@@ -12,7 +12,7 @@ import { isMonoError, MonoError } from '../../errors.js';
 import type { CheckResult, DrillPhases, DrillReport, DrillSpec } from '../../restore/spec.js';
 import { boxIdentityPath } from '../backup/encryption.js';
 import { pipe } from '../backup/pipe.js';
-import { liveTarget, throwawayTarget, type RestoreTarget } from './target.js';
+import { liveTarget, scratchTarget, throwawayTarget, type RestoreTarget } from './target.js';
 import { fetchBackup } from './fetch.js';
 import { compareCatalog, judgeSmoke } from './verify.js';
 
@@ -89,8 +89,8 @@ export async function runDrill(spec: DrillSpec, log: DrillLog, now = (): number 
     const files = await unpack(manifest, fetched.dir, work, spec.root);
     mark('decryptMs');
     const major = pgMajor(manifest.server.versionNum);
-    target = spec.restore === undefined ? await throwawayTarget(`${work}/cluster`, manifest, major) : liveTarget(spec, log.info);
-    log.info(`  restore: into ${target.describe}; ${spec.restore === undefined ? 'globals, then ' : ''}pg_restore --jobs=${spec.jobs} --exit-on-error`);
+    target = spec.restore !== undefined ? liveTarget(spec, log.info) : spec.target === 'scratch' ? scratchTarget(spec, log.info) : await throwawayTarget(`${work}/cluster`, manifest, major);
+    log.info(`  restore: into ${target.describe}; ${target.globals ? 'globals, then ' : ''}pg_restore --jobs=${spec.jobs} --exit-on-error`);
     await target.prepare(manifest, files.globals);
     await target.restore(files.dump, spec.jobs);
     mark('restoreMs');

@@ -12,9 +12,10 @@ import { age } from '../releases.js';
 import { layoutOf } from '../setup/layout.js';
 import { OffsitePruner } from './offsite-prune.js';
 import { connectOffsite } from './offsite-setup.js';
+import type { DrillReport } from '../../restore/spec.js';
 
-interface Listing {
-  readonly databases: readonly { readonly db: string; readonly lastRun: LastRun | null; readonly backups: readonly LocalBackup[] }[];
+export interface Listing {
+  readonly databases: readonly { readonly db: string; readonly lastRun: LastRun | null; readonly lastDrill?: DrillReport | null; readonly backups: readonly LocalBackup[] }[];
 }
 
 /** "<db>/<id>/<name> <bytes>" lines from the offsite host, read with the operator's login: bytes of the data files per backup (as the local size counts them, without the manifest). */
@@ -36,14 +37,14 @@ async function offsiteSizes(ctx: Context, config: Config): Promise<Map<string, n
 }
 
 export function backupsTable(listing: Listing, offsite: Map<string, number> | string | undefined, now = Date.now()): string {
-  const rows = [['DATABASE', 'BACKUP', 'AGE', 'SIZE', 'TABLES', 'ROWS', 'CHECKED', 'OFFSITE']];
+  const rows = [['DATABASE', 'BACKUP', 'AGE', 'SIZE', 'TABLES', 'ROWS', 'CHECKED', 'RESTORED', 'OFFSITE']];
   for (const d of listing.databases) {
     for (const b of d.backups) {
       const there = offsite instanceof Map ? offsite.get(`${d.db}/${b.id}`) : undefined;
       const state = b.offsiteVerifiedAt !== undefined ? `verified ${age(b.offsiteVerifiedAt, now)}` : offsite === undefined ? '-' : 'pending';
-      rows.push([d.db, b.id, age(b.startedAt, now), formatBytes(b.bytes), String(b.tables), String(b.rows), b.checked ? 'yes' : 'NO', there === undefined || state === '-' ? state : `${state}, ${formatBytes(there)} there`]);
+      rows.push([d.db, b.id, age(b.startedAt, now), formatBytes(b.bytes), String(b.tables), String(b.rows), b.checked ? 'yes' : 'NO', b.restoredAt === undefined ? '-' : age(b.restoredAt, now), there === undefined || state === '-' ? state : `${state}, ${formatBytes(there)} there`]);
     }
-    if (d.backups.length === 0) rows.push([d.db, '(none)', '', '', '', '', '', '']);
+    if (d.backups.length === 0) rows.push([d.db, '(none)', '', '', '', '', '', '', '']);
   }
   const lines = formatTable(rows);
   for (const d of listing.databases) if (d.lastRun?.status === 'failed') lines.push(`last backup of ${d.db} FAILED ${age(d.lastRun.at, now)}: ${d.lastRun.error ?? ''}`);

@@ -44,6 +44,7 @@ export function drillSpecs(config: Config, options: RestoreTestOptions, now = ne
     ...(options.backup === undefined ? {} : { backup: options.backup }),
     ...(from === 'offsite' ? { offsite: config.backups.offsite!.target } : {}),
     jobs: config.restore.jobs,
+    target: config.restore.target,
     maxDataLossMs: config.backups.maxDataLossMs,
     checks: config.restore.checks,
   }));
