@@ -3,7 +3,9 @@
 // name (a truncated file, changed bytes, counts that do not match, a missing file, a failing smoke check); the live
 // database untouched; a drill killed halfway leaving no cluster and no files.
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { before, test } from 'node:test';
 import type { BoxInfo } from '../../src/sandbox/index.js';
 import type { DrillReport } from '../../src/restore/spec.js';
@@ -258,4 +260,26 @@ test('disaster recovery: a fresh box, mono setup, then mono restore from the off
   assert.equal(r.code, 0, r.stderr);
   const back = await boxSsh(fresh, `cd /tmp && runuser -u shop -- psql -qAt -d shopdb -c "SELECT count(*) FROM customers" -c "SELECT count(*) FROM billing.invoices" -c "SELECT name FROM customers WHERE id = 42"`);
   assert.equal(back.stdout.trim(), '5000\n200000\nc42', 'the app user reads its data on the new box');
+
+  // Encrypted backups: the new box's own key is not a recipient of the old box's backups; the recovery key opens them.
+  const keyFile = `${mkdtempSync(`${tmpdir()}/mono-age-`)}/recovery.key`;
+  execFileSync('age-keygen', ['-o', keyFile], { stdio: 'ignore' });
+  const recipient = execFileSync('age-keygen', ['-y', keyFile], { encoding: 'utf8' }).trim();
+  const encrypt = (dir: string): void => writeFileSync(`${dir}/mono.yml`, readFileSync(`${dir}/mono.yml`, 'utf8').replace('backups:\n', `backups:\n  encrypt:\n    recipients: [${recipient}]\n`));
+  encrypt(app.dir);
+  encrypt(project.dir);
+  assert.equal((await mono(['setup'], { cwd: app.dir, timeoutMs: 600_000 })).code, 0);
+  const backup = await mono(['backup', '--json'], { cwd: app.dir, timeoutMs: 300_000 });
+  assert.equal(backup.code, 0, backup.stderr);
+  const encrypted = backup.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; id: string }).find((e) => e.type === 'backup.done')!.id;
+  assert.equal((await mono(['setup'], { cwd: project.dir, timeoutMs: 600_000 })).code, 0);
+  const without = await mono(['restore', '--backup', encrypted, '--to', 'shop_encrypted', '--yes'], { cwd: project.dir, timeoutMs: 600_000 });
+  assert.equal(without.code, 5, without.stderr);
+  assert.match(without.stderr, new RegExp(`error: restore of shopdb/${encrypted} into shop_encrypted failed: the key used cannot open shopdb/${encrypted}: it is encrypted to age1`));
+  assert.match(without.stderr, /hint: on a new box, give your recovery key: --identity/);
+  const withKey = await mono(['restore', '--backup', encrypted, '--to', 'shop_encrypted', '--identity', keyFile, '--yes'], { cwd: project.dir, timeoutMs: 600_000 });
+  assert.equal(withKey.code, 0, withKey.stderr);
+  assert.match(withKey.stderr, /decrypt: with the identity given for this run \(not the box's key\)/);
+  const rows = await boxSsh(fresh, `cd /tmp && runuser -u shop -- psql -qAt -d shop_encrypted -c "SELECT count(*) FROM billing.invoices"; ls /srv/shop/.mono/drills | grep -c identity; grep -rl AGE-SECRET-KEY /srv/shop/.mono /tmp 2>/dev/null | wc -l`);
+  assert.deepEqual(rows.stdout.trim().split('\n'), ['200000', '0', '0'], 'restored; the key left no file behind');
 });

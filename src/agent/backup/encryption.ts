@@ -7,6 +7,8 @@ import { capture } from './pipe.js';
 import type { BackupEncryption } from './run.js';
 
 export const AGE_RECIPIENT = /^age1[0-9a-z]{20,}$/;
+/** An age identity file: comment lines and AGE-SECRET-KEY-1… lines, nothing else. */
+export const AGE_IDENTITY = /^(?:(?:#[^\n]*|AGE-SECRET-KEY-1[0-9A-Z]+)\n?)+$/;
 
 /** Where the box's age identity lives (0600, owned by the app user; mono setup makes it). */
 export function boxIdentityPath(root: string): string {

@@ -11,7 +11,8 @@ import { notifyPath, readNotifySettings } from '../../notify/settings.js';
 import { DRILL_ID, parseDrillSpec, type DrillReport } from '../../restore/spec.js';
 import { agentHandler } from '../handler.js';
 import { agentPaths, requireRoot } from '../paths.js';
-import { readAll } from '../stdin.js';
+import { isRecord, parseJson, readAll } from '../stdin.js';
+import { AGE_IDENTITY } from '../backup/encryption.js';
 import { runDrill } from './drill.js';
 import { recordDrill } from './history.js';
 
@@ -23,21 +24,47 @@ function drillsDir(root: string): string {
 
 export const restoreTestHandler = agentHandler('restore-test', async (_ctx: Context, o: { root?: string }) => {
   const root = requireRoot(o.root);
-  const spec = parseDrillSpec((await readAll(process.stdin, 256 * 1024, 'the drill spec')).trim());
+  const payload = parseJson((await readAll(process.stdin, 256 * 1024, 'the drill request')).trim(), 'the drill request');
+  if (!isRecord(payload)) throw new MonoError('USAGE', 'the drill request must be a JSON object');
+  const spec = parseDrillSpec(JSON.stringify(payload['spec']));
+  const identity = payload['identity'];
+  if (identity !== undefined && !(typeof identity === 'string' && AGE_IDENTITY.test(identity))) throw new MonoError('USAGE', 'the identity must be an age secret key (AGE-SECRET-KEY-1…)');
   if (spec.root !== root) throw new MonoError('USAGE', `the drill is for ${spec.root}, this agent serves ${root}`);
   const dir = drillsDir(root);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   writeFileSync(`${dir}/${spec.id}.json`, JSON.stringify(spec) + '\n', { mode: 0o600, flag: 'wx' });
+  // The identity waits in the app user's private folder (0600) only until the unit reads it, which removes it at once.
+  if (typeof identity === 'string') writeFileSync(identityFile(dir, spec.id), identity, { mode: 0o600, flag: 'wx' });
   for (const old of readdirSync(dir).filter((n) => n.endsWith('.json')).sort().slice(0, -KEEP_SPECS)) rmSync(`${dir}/${old}`, { force: true });
   // The drill runs in its own unit: whatever happens to this session, its cluster and folder go when it ends.
   // A restore, and a drill into a scratch database, need the helper for the live server: their unit may use sudo.
   const live = spec.restore !== undefined || spec.target === 'scratch';
   const child = spawn('sudo', ['-n', spec.helper, live ? 'restore' : 'drill', spec.id], { stdio: ['ignore', 'inherit', 'inherit'] });
-  return await new Promise<number>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code) => resolve(code ?? 1));
-  });
+  try {
+    return await new Promise<number>((resolve, reject) => {
+      child.on('error', reject);
+      child.on('close', (code) => resolve(code ?? 1));
+    });
+  } finally {
+    rmSync(identityFile(dir, spec.id), { force: true });
+  }
 });
+
+function identityFile(dir: string, id: string): string {
+  return `${dir}/${id}.identity`;
+}
+
+/** Takes the run's identity, if one was given, and removes its file before anything else happens. */
+function takeIdentity(root: string, id: string): string | undefined {
+  const file = identityFile(drillsDir(root), id);
+  try {
+    const text = readFileSync(file, 'utf8');
+    rmSync(file, { force: true });
+    return text;
+  } catch {
+    return undefined;
+  }
+}
 
 function failure(report: DrillReport): MonoError {
   const e = report.error!;
@@ -50,10 +77,11 @@ export const restoreTestRunHandler = agentHandler('restore-test-run', async (ctx
   const root = requireRoot(o.root);
   if (o.id === undefined || !DRILL_ID.test(o.id)) throw new MonoError('USAGE', '--id must be a drill id');
   const spec = parseDrillSpec(readFileSync(`${drillsDir(root)}/${o.id}.json`, 'utf8'));
+  const identity = takeIdentity(root, o.id);
   const settings = readNotifySettings(notifyPath(agentPaths(root).monoDir), (m) => ctx.log.warn(m));
   const log = new RecordingLogger(ctx.log);
   const drill = async (): Promise<DrillReport> => {
-    const report = await runDrill(spec, { info: (m) => log.info(m), warn: (m) => log.warn(m) });
+    const report = await runDrill(spec, { info: (m) => log.info(m), warn: (m) => log.warn(m) }, identity);
     recordDrill(spec.dir, report);
     // The report is the reply, passed or not; a failed drill then fails the run (exit status, alerts).
     ctx.log.data(JSON.stringify(report));

@@ -3,7 +3,7 @@
 // and check the copy (exact rows, tables, indexes, pg_amcheck, the operator's smoke checks). Each phase is timed: their
 // sum is the measured recovery time. The cluster is stopped and the folder removed however the drill ends; if the drill
 // is killed, its unit's end does the same (KillMode=control-group, PrivateTmp).
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { archiveFormat } from '../../backup/format.js';
 import { countCatalog } from '../../backup/catalog.js';
@@ -22,16 +22,25 @@ export interface DrillLog {
 }
 
 /** Plain custom-format archive and globals SQL in the drill's folder (age and zstd undone). */
-async function unpack(manifest: BackupManifest, from: string, work: string, root: string): Promise<{ dump: string; globals: string }> {
-  const format = archiveFormat({ pgDumpMajor: pgMajor(manifest.tools.pgDump), ...(manifest.encryption === undefined ? {} : { encrypt: { recipients: manifest.encryption.recipients, identity: boxIdentityPath(root) } }) });
+async function unpack(manifest: BackupManifest, from: string, work: string, identity: string): Promise<{ dump: string; globals: string }> {
+  const format = archiveFormat({ pgDumpMajor: pgMajor(manifest.tools.pgDump), ...(manifest.encryption === undefined ? {} : { encrypt: { recipients: manifest.encryption.recipients, identity } }) });
   const names = manifest.files.map((f) => f.name);
   if (!names.includes(format.dumpName) || !names.includes(format.globalsName)) {
     throw new MonoError('CHECK_FAILED', `the backup's files (${names.join(', ')}) are not the ones its manifest's tools make (${format.dumpName}, ${format.globalsName})`, { hint: 'the manifest does not describe this backup; try another one with --backup' });
   }
   const dump = `${work}/dump.pgdump`;
   const globals = `${work}/globals.sql`;
-  await pipe(format.read(`${from}/${format.dumpName}`), { file: dump });
-  await pipe(format.read(`${from}/${format.globalsName}`), { file: globals });
+  try {
+    await pipe(format.read(`${from}/${format.dumpName}`), { file: dump });
+    await pipe(format.read(`${from}/${format.globalsName}`), { file: globals });
+  } catch (error) {
+    if (isMonoError(error) && (error.details ?? []).some((d) => /no identity matched any of the recipients/.test(d))) {
+      throw new MonoError('CHECK_FAILED', `the key used cannot open ${manifest.db}/${manifest.id}: it is encrypted to ${manifest.encryption?.recipients.join(', ') ?? '?'}`, {
+        hint: 'on a new box, give your recovery key: --identity <the private file age-keygen wrote>; it travels on stdin and is gone when the run ends',
+      });
+    }
+    throw error;
+  }
   return { dump, globals };
 }
 
@@ -65,7 +74,11 @@ async function verify(target: RestoreTarget, manifest: BackupManifest, spec: Dri
   return results;
 }
 
-export async function runDrill(spec: DrillSpec, log: DrillLog, now = (): number => Date.now()): Promise<DrillReport> {
+/**
+ * `identity`: an age identity given for this run (your recovery key, on a new box whose own key is not a recipient of
+ * the old backups); it is written to the run's private folder and gone with it. Default: the box's own key.
+ */
+export async function runDrill(spec: DrillSpec, log: DrillLog, identity?: string, now = (): number => Date.now()): Promise<DrillReport> {
   const startedAt = new Date(now());
   const phases = { fetchMs: 0, decryptMs: 0, restoreMs: 0, verifyMs: 0 };
   let lap = performance.now();
@@ -86,7 +99,13 @@ export async function runDrill(spec: DrillSpec, log: DrillLog, now = (): number 
     manifest = fetched.manifest;
     mark('fetchMs');
     log.info(`  decrypt: ${manifest.encryption === undefined ? 'decompressing' : 'decrypting (the box\'s age key) and decompressing'} into the ${mode}'s private folder`);
-    const files = await unpack(manifest, fetched.dir, work, spec.root);
+    let key = boxIdentityPath(spec.root);
+    if (identity !== undefined) {
+      key = `${work}/identity`;
+      writeFileSync(key, identity, { mode: 0o600, flag: 'wx' });
+      log.info('  decrypt: with the identity given for this run (not the box\'s key)');
+    }
+    const files = await unpack(manifest, fetched.dir, work, key);
     mark('decryptMs');
     const major = pgMajor(manifest.server.versionNum);
     target = spec.restore !== undefined ? liveTarget(spec, log.info) : spec.target === 'scratch' ? scratchTarget(spec, log.info) : await throwawayTarget(`${work}/cluster`, manifest, major);

@@ -70,6 +70,7 @@ export function registerCommands(program: Command): void {
     .option('--backup <id>', 'this backup (default: the newest complete one)')
     .option('--from <where>', 'offsite (default when backups.offsite is set) or local')
     .option('--db <name>', 'only this database (default: every one in mono.yml)')
+    .option('--identity <file>', 'an age identity file on this machine (your recovery key) to decrypt with, instead of the box\'s own key')
     .action(lazy(async () => (await import('../../ops/restore/command.js')).restoreTestCommand));
 
   program
@@ -80,6 +81,7 @@ export function registerCommands(program: Command): void {
     .option('--db <name>', 'whose backup (default: the only database in mono.yml)')
     .option('--from <where>', 'offsite (default when backups.offsite is set) or local')
     .option('--replace', 'the database --to exists: swap the restored copy in and keep the old one as <db>_before_<time>')
+    .option('--identity <file>', 'an age identity file on this machine (your recovery key) to decrypt with, for a new box whose own key cannot open the old backups')
     .action(lazy(async () => (await import('../../ops/restore/command.js')).restoreCommand));
 
   program

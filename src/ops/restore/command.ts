@@ -11,11 +11,15 @@ import { agentArgv, agentFailure } from '../deploy/agent-call.js';
 import { layoutOf } from '../setup/layout.js';
 import { formatDrill } from './report.js';
 import { ask } from '../../cli/ask.js';
+import { readFileSync } from 'node:fs';
+import { AGE_IDENTITY } from '../../agent/backup/encryption.js';
 
 export interface RestoreTestOptions {
   readonly backup?: string;
   readonly from?: string;
   readonly db?: string;
+  /** An age identity file on this machine (your recovery key), for a box whose own key cannot open the backups. */
+  readonly identity?: string;
 }
 
 export interface RestoreOptions extends RestoreTestOptions {
@@ -69,8 +73,21 @@ export async function restoreTestCommand(ctx: Context, options: RestoreTestOptio
     for (const s of specs) ctx.log.info(`dry run: would restore ${s.backup ?? 'the newest backup'} of ${s.db.name} from ${s.from === 'offsite' ? 'the offsite host' : 'the box'} into a throwaway cluster and check it`);
     return 0;
   }
-  await runOnBox(ctx, config, specs);
+  await runOnBox(ctx, config, specs, readIdentity(options.identity));
   return 0;
+}
+
+/** The recovery key's file, checked here so that nothing else is ever sent; it travels on stdin, never in argv. */
+export function readIdentity(file: string | undefined): string | undefined {
+  if (file === undefined) return undefined;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new MonoError('USAGE', `cannot read the identity file ${file}: ${(error as Error).message}`);
+  }
+  if (!AGE_IDENTITY.test(text.replace(/\r/g, ''))) throw new MonoError('USAGE', `${file} is not an age identity file (AGE-SECRET-KEY-1… lines)`, { hint: 'give the private file age-keygen wrote, not the public key' });
+  return text.replace(/\r/g, '');
 }
 
 /** What mono restore does, step by step: printed before it asks, and in the disaster-recovery chapter. */
@@ -105,11 +122,11 @@ export async function restoreCommand(ctx: Context, options: RestoreOptions): Pro
     const answer = await ask(`type ${options.to} to restore ${source}/${options.backup} into it: `);
     if (answer !== options.to) throw new MonoError('USAGE', 'not confirmed: nothing was changed');
   }
-  await runOnBox(ctx, config, [spec]);
+  await runOnBox(ctx, config, [spec], readIdentity(options.identity));
   return 0;
 }
 
-async function runOnBox(ctx: Context, config: Config, specs: readonly DrillSpec[]): Promise<void> {
+async function runOnBox(ctx: Context, config: Config, specs: readonly DrillSpec[], identity?: string): Promise<void> {
   const t = await connect(ctx, config, 'deploy');
   for (const spec of specs) {
     const what = spec.restore === undefined ? 'restore drill' : `restore into ${spec.restore.to}`;
@@ -119,7 +136,7 @@ async function runOnBox(ctx: Context, config: Config, specs: readonly DrillSpec[
     let failure: MonoError | undefined;
     try {
       const out = await t.run(
-        { argv: agentArgv(['restore-test'], spec.root), stdin: JSON.stringify(spec), mutates: true },
+        { argv: agentArgv(['restore-test'], spec.root), stdin: JSON.stringify({ spec, ...(identity === undefined ? {} : { identity }) }), mutates: true },
         {
           timeoutMs: 12 * 3600_000,
           onStderr: (chunk: Buffer) => {
