@@ -57,6 +57,22 @@ psql_postgres() {
   (cd / && runuser -u postgres -- psql -X -d postgres "$@")
 }
 
+# A restore drill or a restore as the app user in a transient unit: its processes and private /tmp go with the unit
+# however it ends; --pipe --wait give the caller its output and exit status. Usage: restore_unit KIND ID WHAT [PROPERTY…]
+restore_unit() {
+  kind=$1 id=$2 what=$3
+  shift 3
+  exec systemd-run --quiet --collect --pipe --wait --service-type=exec \
+    --unit="$APP-$kind-$id" \
+    --description="$APP: $what $id" \
+    --property=User="$APP_USER" --property=Group="$APP_USER" \
+    --property=WorkingDirectory="$ROOT" --property=UMask=0077 \
+    --property=PrivateTmp=yes --property=ProtectHome=read-only \
+    --property=KillMode=control-group --property=TimeoutStopSec=30s \
+    "$@" \
+    {{agent_bin}} agent restore-test-run --root "$ROOT" --id "$id"
+}
+
 verb=${1:-}
 [ $# -gt 0 ] && shift
 
@@ -135,14 +151,7 @@ case "$verb" in
     [ $# -eq 1 ] || die "usage: drill ID"
     valid_release "$1" || die "bad drill id: $1"
     [ -f "$ROOT/.mono/drills/$1.json" ] || die "no drill $1 under $ROOT/.mono/drills"
-    exec systemd-run --quiet --collect --pipe --wait --service-type=exec \
-      --unit="$APP-drill-$1" \
-      --description="$APP: restore drill $1" \
-      --property=User="$APP_USER" --property=Group="$APP_USER" \
-      --property=WorkingDirectory="$ROOT" --property=UMask=0077 \
-      --property=PrivateTmp=yes --property=NoNewPrivileges=yes --property=ProtectHome=read-only \
-      --property=KillMode=control-group --property=TimeoutStopSec=30s \
-      {{agent_bin}} agent restore-test-run --root "$ROOT" --id "$1"
+    restore_unit drill "$1" "restore drill" --property=NoNewPrivileges=yes
     ;;
   restore)
     # mono restore: the same unit as a drill, without NoNewPrivileges, because the restore asks this helper (pg-*
@@ -150,14 +159,7 @@ case "$verb" in
     [ $# -eq 1 ] || die "usage: restore ID"
     valid_release "$1" || die "bad restore id: $1"
     [ -f "$ROOT/.mono/drills/$1.json" ] || die "no restore $1 under $ROOT/.mono/drills"
-    exec systemd-run --quiet --collect --pipe --wait --service-type=exec \
-      --unit="$APP-restore-$1" \
-      --description="$APP: restore $1" \
-      --property=User="$APP_USER" --property=Group="$APP_USER" \
-      --property=WorkingDirectory="$ROOT" --property=UMask=0077 \
-      --property=PrivateTmp=yes --property=ProtectHome=read-only \
-      --property=KillMode=control-group --property=TimeoutStopSec=30s \
-      {{agent_bin}} agent restore-test-run --root "$ROOT" --id "$1"
+    restore_unit restore "$1" "restore"
     ;;
   pg-role)
     # the app user's own database role (a login, nothing more), for a restore onto a new box

@@ -99,17 +99,20 @@ export function foldersStep(dirs: readonly DirSpec[], id = 'folders', describe =
   };
 }
 
+/** A private file of the app user: it exists, 0600, owned by user:user (its content is never read here). */
+export async function privateFileState(t: Transport, path: string, user: string): Promise<CheckResult> {
+  const line = (await t.run(pathsState([path]))).stdout.trim().split('\t')[1] ?? 'missing';
+  if (line === 'missing') return needs('missing');
+  const [mode = '', owner, group] = line.split(' ');
+  return sameMode(mode, '0600') && owner === user && group === user ? ok : needs(`is ${mode} ${owner}:${group}`);
+}
+
 /** The env file must exist with mode 0600; its content belongs to deploys and is never read or printed here. */
 export function envFileStep(path: string, user: string): Step {
   return {
     id: 'env-file',
     describe: `env file ${path} (0600, content untouched)`,
-    async check(t) {
-      const line = (await t.run(pathsState([path]))).stdout.trim().split('\t')[1] ?? 'missing';
-      if (line === 'missing') return needs('missing');
-      const [mode = '', owner, group] = line.split(' ');
-      return sameMode(mode, '0600') && owner === user && group === user ? ok : needs(`is ${mode} ${owner}:${group}`);
-    },
+    check: (t) => privateFileState(t, path, user),
     async apply(t) {
       await t.run(ensureFile(path, '0600', user, user));
     },
