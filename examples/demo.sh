@@ -2,8 +2,9 @@
 # The README's demo: boot a local Debian 12 box (systemd-nspawn), provision it with `mono setup` (twice: the second run
 # changes nothing), deploy the multi-tenant example app (examples/tenants), then, under client load and with a long job
 # running for tenant "acme", deploy v2: no request fails, other tenants reach v2 at once, acme stays on v1 until its job
-# is done, then moves, and v1 exits by itself. Then a rollback, the releases and the audit log, and an encrypted backup of
-# the app's database, copied to a second (offsite) box and verified there. KEEP=1 leaves the boxes.
+# is done, then moves, and v1 exits by itself. Then a rollback, the releases and the audit log, an encrypted backup of the
+# app's database, copied to a second (offsite) box and verified there, a restore drill of it, and mono status.
+# KEEP=1 leaves the boxes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -106,6 +107,12 @@ mono backups
 
 say "on the offsite box: encrypted files only (the box's key can add files there, never delete or overwrite one)"
 mono sandbox ssh --name "$name-offsite" -- "cd /srv/backups/tenants/tenants && ls -l */ && head -c 21 */dump.zst.age; echo"
+
+say "mono restore-test: the drill: the offsite copy fetched with the box's key, restored into a throwaway cluster, every row checked"
+mono restore-test
+
+say "mono status: the box at a glance (exit 0: nothing is red)"
+mono status
 
 say "done. KEEP=1 leaves the boxes running to explore (mono sandbox ssh --name $name)."
 if [ "${KEEP:-0}" = 1 ]; then echo "boxes left running: mono sandbox ssh --name $name; mono sandbox down --name $name; mono sandbox down --name $name-offsite" >&2; fi

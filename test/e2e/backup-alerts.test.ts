@@ -25,6 +25,7 @@ let port: number;
 const hits: Hit[] = [];
 const UUID = randomUUID();
 const NEW_UUID = randomUUID();
+const DRILL = randomUUID();
 /** Everything the CLI printed in this file, to show that no URL ever appears in it. */
 const printed: string[] = [];
 
@@ -67,7 +68,7 @@ before(async () => {
   port = (server.address() as AddressInfo).port;
   box = await bootBox('app');
   app = appProject(box, {
-    yaml: `databases:\n  - name: shopdb\nnotifications:\n  webhook: http://127.0.0.1:${port}/hook\n  ping:\n    backup: http://127.0.0.1:${port}/ping/${UUID}\n`,
+    yaml: `databases:\n  - name: shopdb\nnotifications:\n  webhook: http://127.0.0.1:${port}/hook\n  ping:\n    backup: http://127.0.0.1:${port}/ping/${UUID}\n    restore_test: http://127.0.0.1:${port}/ping/${DRILL}\n`,
   });
   const setup = await run(['setup']);
   assert.equal(setup.code, 0, setup.stderr);
@@ -94,7 +95,7 @@ test('mono setup writes notify.json on the box: 0600, owned by the app user, wit
   assert.equal(r.code, 0, r.stderr);
   const [mode, ...json] = r.stdout.split('\n');
   assert.equal(mode, '600 shop shop');
-  assert.deepEqual(JSON.parse(json.join('\n')), { app: 'shop', webhook: `http://127.0.0.1:${port}/hook`, ping: { backup: `http://127.0.0.1:${port}/ping/${UUID}` } });
+  assert.deepEqual(JSON.parse(json.join('\n')), { app: 'shop', webhook: `http://127.0.0.1:${port}/hook`, ping: { backup: `http://127.0.0.1:${port}/ping/${UUID}`, restore_test: `http://127.0.0.1:${port}/ping/${DRILL}` } });
   const again = await run(['setup', '--json']);
   assert.equal(again.code, 0, again.stderr);
   const step = again.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; id?: string; status?: string }).find((e) => e.type === 'step.end' && e.id === 'notify-settings');
@@ -106,7 +107,7 @@ test('mono setup writes notify.json on the box: 0600, owned by the app user, wit
   const dry = await run(['setup', '--dry-run', '--verbose']);
   writeFileSync(yml, original);
   assert.equal(dry.code, 0, dry.stderr);
-  assert.match(dry.stderr, /would +notification settings \/srv\/shop\/\.mono\/notify\.json \(0600: webhook, backup ping\) \(content differs\)/);
+  assert.match(dry.stderr, /would +notification settings \/srv\/shop\/\.mono\/notify\.json \(0600: webhook, backup ping, restore_test ping\) \(content differs\)/);
   assert.match(dry.stderr, /\$ .*< \(content on stdin\)/);
   const still = await boxSsh(box, `grep -c '${UUID}' /srv/shop/.mono/notify.json; grep -c '${NEW_UUID}' /srv/shop/.mono/notify.json`);
   assert.equal(still.stdout.trim(), '1\n0', 'the dry run changed nothing');
@@ -181,10 +182,34 @@ test('a receiver that is down does not fail a good backup: warnings that name th
   server = await listen(port);
 });
 
+test('restore drills alert the same way: start and success for a good drill, /fail and the webhook for a damaged backup', async () => {
+  let from = hits.length;
+  const good = await run(['restore-test', '--from', 'local']);
+  assert.equal(good.code, 0, good.stderr);
+  let got = hits.slice(from);
+  assert.deepEqual(got.map((h) => h.path), [`/ping/${DRILL}/start`, `/ping/${DRILL}`]);
+  assert.match(got[1]!.body, /^ {2}ok {3}rows: every table's rows equal the manifest/m);
+  const dir = '/var/backups/shop/shopdb';
+  const newest = (await boxSsh(box, `ls ${dir} | grep -E '^[0-9]{8}T[0-9]{6}Z$' | tail -n 1`)).stdout.trim();
+  await boxSsh(box, `cp ${dir}/${newest}/dump.zst /root/dump.good && printf X | dd of=${dir}/${newest}/dump.zst bs=1 seek=100 conv=notrunc status=none`);
+  try {
+    from = hits.length;
+    const bad = await run(['restore-test', '--from', 'local']);
+    assert.equal(bad.code, 5, bad.stderr);
+    got = hits.slice(from);
+    assert.deepEqual(got.map((h) => h.path).sort(), ['/hook', `/ping/${DRILL}/fail`, `/ping/${DRILL}/start`]);
+    assert.match(got.find((h) => h.path === `/ping/${DRILL}/fail`)!.body, new RegExp(`the local backup shopdb/${newest}/dump.zst is damaged \\(same size, different bytes\\)`));
+    const hook = JSON.parse(got.find((h) => h.path === '/hook')!.body) as Record<string, unknown>;
+    assert.deepEqual([hook['job'], hook['status']], ['restore_test', 'fail']);
+  } finally {
+    await boxSsh(box, `cp /root/dump.good ${dir}/${newest}/dump.zst`);
+  }
+});
+
 test('the URLs appear nowhere but in notify.json: not in the CLI\'s output, the box\'s journal, logs or other files', async () => {
   const all = printed.join('\n');
   assert.ok(all.length > 1000, 'output was collected');
-  for (const secret of [UUID, NEW_UUID, `127.0.0.1:${port}`]) assert.ok(!all.includes(secret), `the CLI printed ${secret}`);
+  for (const secret of [UUID, NEW_UUID, DRILL, `127.0.0.1:${port}`]) assert.ok(!all.includes(secret), `the CLI printed ${secret}`);
   const journal = await boxSsh(box, `journalctl --no-pager -o cat | grep -c -e '${UUID}' -e ':${port}/'; true`, { timeoutMs: 300_000 });
   assert.equal(journal.stdout.trim(), '0', 'not in the journal');
   const files = await boxSsh(box, `grep -rlI -e '${UUID}' /srv /var/log /var/backups /var/lib/mono /etc /tmp /root 2>/dev/null; true`, { timeoutMs: 300_000 });
