@@ -6,6 +6,11 @@ import type { Catalog } from '../../backup/catalog.js';
 import type { SmokeCheck } from '../../config/types.js';
 import type { CheckResult } from '../../restore/spec.js';
 
+/** "1 table", "3 tables". */
+export function counted(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
 export function compareCatalog(manifest: Pick<BackupManifest, 'rows' | 'tableCount' | 'indexCount'>, got: Catalog): CheckResult[] {
   const want = manifest.rows;
   const wrong: string[] = [];
@@ -18,8 +23,8 @@ export function compareCatalog(manifest: Pick<BackupManifest, 'rows' | 'tableCou
   const tables = Object.keys(got.rows).length;
   return [
     { name: 'rows', ok: wrong.length === 0, detail: wrong.length === 0 ? `every table's rows equal the manifest (${Object.values(got.rows).reduce((a, b) => a + b, 0)} rows)` : wrong.slice(0, 5).join('; ') + (wrong.length > 5 ? `; and ${wrong.length - 5} more` : '') },
-    { name: 'tables', ok: tables === manifest.tableCount, detail: `${tables} tables, the manifest ${manifest.tableCount}` },
-    { name: 'indexes', ok: got.indexCount === manifest.indexCount, detail: `${got.indexCount} indexes, the manifest ${manifest.indexCount}` },
+    { name: 'tables', ok: tables === manifest.tableCount, detail: `${counted(tables, 'table')}, the manifest ${manifest.tableCount}` },
+    { name: 'indexes', ok: got.indexCount === manifest.indexCount, detail: `${counted(got.indexCount, 'index', 'indexes')}, the manifest ${manifest.indexCount}` },
   ];
 }
 

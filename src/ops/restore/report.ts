@@ -1,6 +1,7 @@
 // A restore drill's report as the operator reads it: the verdict, the measured recovery time by phase, and the age of
 // the data against the allowed data loss.
 import type { DrillReport } from '../../restore/spec.js';
+import { counted } from '../../agent/restore/verify.js';
 
 interface Colors {
   readonly green: (s: string) => string;
@@ -30,7 +31,7 @@ export function formatDrill(r: DrillReport, c: Colors = plain): string {
   const what = r.mode === 'restore' ? `restore of ${r.db}/${r.backup} into ${r.to ?? '?'}` : `restore drill of ${r.db}/${r.backup}`;
   const verdict = r.ok ? c.green(`${what} ${r.mode === 'restore' ? 'done and checked' : 'passed'}`) : c.red(`${what} FAILED`);
   const lines = [
-    `${verdict}: ${r.tables} tables, ${r.rows} rows from ${r.from === 'offsite' ? 'the offsite copy' : 'the local copy'}`,
+    `${verdict}: ${counted(r.tables, 'table')}, ${counted(r.rows, 'row')} from ${r.from === 'offsite' ? 'the offsite copy' : 'the local copy'}`,
     `  recovery time ${seconds(r.recoveryMs)}: fetch ${seconds(p.fetchMs)}, decrypt ${seconds(p.decryptMs)}, restore ${seconds(p.restoreMs)}, verify ${seconds(p.verifyMs)}`,
   ];
   const age = `  data age ${span(r.dataAgeMs)} at the drill (backup taken ${r.backupAt}); allowed data loss ${span(r.maxDataLossMs)}`;
