@@ -14,111 +14,25 @@
 // through) and the CLI's own peak RSS (GNU time, %M).
 // Run as root: `npm run build && npx tsx bench/backup.ts` (RUNS=3; SIZES=small,large; about 15 minutes).
 // MONO_BIN=/path/to/dist/cli/mono.mjs measures another build (`mono setup` installs that build's agent on the box).
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { sandboxDown, sandboxUp, sshArgv, type BoxInfo } from '../src/sandbox/index.js';
-import { benchExtraBox, benchWorkspace, median } from './lib.js';
+import { spawnSync } from 'node:child_process';
+import { sandboxDown, sandboxUp, sshArgv } from '../src/sandbox/index.js';
+import { BENCH_APP as APP, BENCH_DB as DB, MONO, benchExtraBox, type DbSize, benchWorkspace, dbSizes, events, fillBenchDb, kbMb, log, mb, median, onBox, q, secs as s, setupBenchProject, timed } from './lib.js';
 
 const RUNS = Number(process.env['RUNS'] ?? 3);
 /** Earlier backups left in place before each mono run (offsiteRound re-hashes the newest 3 offsite copies every run). */
 const KEEP = 3;
-const APP = 'bench';
-const DB = 'benchdb';
-const PGBENCH = '/usr/lib/postgresql/15/bin/pgbench';
 const BACKUPS = `/var/backups/${APP}/${DB}`;
-const OFFSITE_PATH = '/srv/backups';
-const OFFSITE_BACKUPS = `${OFFSITE_PATH}/${APP}/${DB}`;
+const OFFSITE_BACKUPS = `/srv/backups/${APP}/${DB}`;
 const BASELINE_FILE = '/srv/baseline/benchdb.dump';
 const BASELINE_KEY = '/var/tmp/bench-baseline/id_ed25519';
-
-interface Size {
-  readonly label: string;
-  /** pgbench -i -s: 100,000 rows of pgbench_accounts (~15 MB with its index) per unit. */
-  readonly scale: number;
-  /** Rows of the wide table (random hex text and jsonb, ~0.8 kB a row: it compresses about 2:1, not to nothing). */
-  readonly wideRows: number;
-}
-
-const ALL_SIZES: Readonly<Record<string, Size>> = {
-  small: { label: 'small', scale: 3, wideRows: 12_500 },
-  large: { label: 'large', scale: 30, wideRows: 125_000 },
-  /** Not in the default run: a third point for the memory curve (SIZES=small,large,xl; about 1.2 GB, 4 more minutes). */
-  xl: { label: 'xl', scale: 60, wideRows: 250_000 },
-};
-const SIZES = (process.env['SIZES'] ?? 'small,large').split(',').map((name) => {
-  const size = ALL_SIZES[name];
-  if (size === undefined) throw new Error(`SIZES: unknown size ${name} (small, large, xl)`);
-  return size;
-});
-
-/** The mono CLI to measure: this checkout's build, or another build (MONO_BIN=/path/to/dist/cli/mono.mjs). */
-const MONO = process.env['MONO_BIN'] ?? new URL('../dist/cli/mono.mjs', import.meta.url).pathname;
-const log = (message: string): void => void process.stderr.write(`# ${message}\n`);
+/** SIZES=small,large (default); SIZES=small,large,xl adds a third point for the memory curve (about 1.2 GB, 4 more minutes). */
+const SIZES = dbSizes();
 
 const { boxName, work } = benchWorkspace('backup');
 const offsiteName = benchExtraBox('backup-offsite');
 
 // ---------------------------------------------------------------------------------------------------------------------------
 // Helpers
-
-function q(word: string): string {
-  return /^[A-Za-z0-9_./:=@,+-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
-}
-
-const mb = (bytes: number): string => `${(bytes / 1e6).toFixed(1)} MB`;
-const s = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
-const kbMb = (kb: number): string => `${(kb / 1024).toFixed(0)} MB`;
-
-/** Runs a shell script on a box as root (untimed housekeeping); throws on failure. */
-function onBox(box: BoxInfo, script: string, input?: string): string {
-  const [file, ...args] = sshArgv(box, [script], { connectTimeoutS: 10 });
-  const r = spawnSync(file!, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, ...(input === undefined ? {} : { input }) });
-  if (r.status !== 0) throw new Error(`on ${box.name}: ${script.slice(0, 300)}\nexit ${String(r.status)}: ${r.stderr}`);
-  return r.stdout;
-}
-
-const monoEnv = (): NodeJS.ProcessEnv => ({ PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: join(work, 'home'), NO_COLOR: '1' });
-
-interface Timed {
-  readonly ms: number;
-  readonly code: number | null;
-  /** stdout and stderr lines, with the milliseconds from the start at which each arrived. */
-  readonly lines: readonly { t: number; text: string; err: boolean }[];
-  /** Peak RSS of the command itself (GNU time %M). */
-  readonly maxRssKb: number;
-}
-
-/** Runs argv under GNU time (peak RSS), timing it as a whole and stamping each output line as it arrives. */
-function timed(argv: readonly string[], cwd: string): Promise<Timed> {
-  const rssFile = join(work, 'rss.txt');
-  const full = ['/usr/bin/time', '-f', '%M', '-o', rssFile, ...argv];
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    const lines: { t: number; text: string; err: boolean }[] = [];
-    const child = spawn(full[0]!, full.slice(1), { cwd, env: monoEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-    const collect = (stream: NodeJS.ReadableStream, err: boolean): void => {
-      let rest = '';
-      stream.setEncoding('utf8');
-      stream.on('data', (chunk: string) => {
-        const t = performance.now() - started;
-        const parts = (rest + chunk).split('\n');
-        rest = parts.pop() ?? '';
-        for (const text of parts) lines.push({ t, text, err });
-      });
-    };
-    collect(child.stdout, false);
-    collect(child.stderr, true);
-    const timer = setTimeout(() => child.kill('SIGTERM'), 30 * 60_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      const ms = performance.now() - started;
-      const rss = Number(readFileSync(rssFile, 'utf8').trim().split('\n').at(-1));
-      resolve({ ms, code, lines, maxRssKb: rss });
-    });
-  });
-}
 
 interface MonoRun {
   readonly ms: number;
@@ -130,10 +44,9 @@ interface MonoRun {
 }
 
 async function monoBackup(project: string): Promise<MonoRun> {
-  const r = await timed([process.execPath, MONO, 'backup', '--json'], project);
-  const events = r.lines.filter((l) => !l.err && l.text.startsWith('{')).map((l) => JSON.parse(l.text) as Record<string, unknown>);
-  const done = events.find((e) => e['type'] === 'backup.done');
-  const offsite = events.find((e) => e['type'] === 'backup.offsite');
+  const r = await timed([process.execPath, MONO, 'backup', '--json'], project, work);
+  const done = events(r).find((e) => e['type'] === 'backup.done');
+  const offsite = events(r).find((e) => e['type'] === 'backup.offsite');
   if (r.code !== 0 || done === undefined || offsite?.['status'] !== 'copied') {
     throw new Error(`mono backup exited ${String(r.code)}:\n${r.lines.map((l) => l.text).slice(-30).join('\n')}`);
   }
@@ -142,7 +55,7 @@ async function monoBackup(project: string): Promise<MonoRun> {
 
 /** One human-mode run (`mono backup --verbose`), for where the time goes: the agent's progress lines as they arrive. */
 async function monoPhases(project: string): Promise<string> {
-  const r = await timed([process.execPath, MONO, 'backup', '--verbose'], project);
+  const r = await timed([process.execPath, MONO, 'backup', '--verbose'], project, work);
   if (r.code !== 0) throw new Error(`mono backup exited ${String(r.code)}:\n${r.lines.map((l) => l.text).slice(-30).join('\n')}`);
   const at = (re: RegExp): number => r.lines.find((l) => re.test(l.text))?.t ?? NaN;
   const marks: [string, number][] = [
@@ -170,7 +83,7 @@ log(`booting sandbox boxes ${boxName} (app) and ${offsiteName} (offsite)…`);
 const [box, offsite] = await Promise.all([sandboxUp({ name: boxName, kind: 'app' }), sandboxUp({ name: offsiteName, kind: 'offsite' })]);
 
 interface SizeResult {
-  readonly size: Size;
+  readonly size: DbSize;
   readonly dbBytes: number;
   readonly mono: MonoRun[];
   readonly baseline: number[];
@@ -181,39 +94,7 @@ interface SizeResult {
 
 const results: SizeResult[] = [];
 try {
-  const project = join(work, 'project');
-  mkdirSync(join(work, 'home'), { recursive: true });
-  mkdirSync(project, { recursive: true });
-  writeFileSync(join(project, 'Procfile'), 'web: node server.js\n');
-  writeFileSync(
-    join(project, 'mono.yml'),
-    [
-      `app: ${APP}`,
-      `host: root@127.0.0.1:${box.sshPort}`,
-      'ssh:',
-      `  identity: ${box.keyFile}`,
-      `  known_hosts: ${box.knownHostsFile}`,
-      '  connect_timeout: 5s',
-      'nginx:',
-      `  listen: 127.0.0.1:${box.httpPort}`,
-      'databases:',
-      `  - name: ${DB}`,
-      'backups:',
-      '  retention:',
-      // Nothing is pruned inside a timed run: the benchmark trims untimed to the newest KEEP between runs.
-      '    local: { hourly: 0, daily: 0, weekly: 0, monthly: 0, min_verified: 50 }',
-      '  offsite:',
-      `    host: root@127.0.0.1:${offsite.sshPort}`,
-      `    path: ${OFFSITE_PATH}`,
-      `    known_hosts: ${offsite.knownHostsFile}`,
-      `    identity: ${offsite.keyFile}`,
-      '',
-    ].join('\n'),
-  );
-  log('mono setup');
-  const setup = spawnSync(process.execPath, [MONO, 'setup'], { cwd: project, env: monoEnv(), encoding: 'utf8' });
-  if (setup.status !== 0) throw new Error(`mono setup failed:\n${setup.stderr}`);
-  onBox(box, `cd / && runuser -u postgres -- psql -v ON_ERROR_STOP=1 -qc "CREATE ROLE ${APP} LOGIN" -c "CREATE DATABASE ${DB} OWNER ${APP}"`);
+  const project = setupBenchProject(work, box, offsite);
 
   // The baseline's plain key: the app user's own, allowed for root on the offsite box without any restriction.
   const dir = BASELINE_KEY.slice(0, BASELINE_KEY.lastIndexOf('/'));
@@ -237,7 +118,7 @@ try {
   const baselineRun = async (): Promise<number> => {
     onBox(offsite, `rm -f ${BASELINE_FILE}`);
     spawnSync('sync');
-    const r = await timed(baselineArgv, work);
+    const r = await timed(baselineArgv, work, work);
     if (r.code !== 0) throw new Error(`baseline exited ${String(r.code)}: ${r.lines.map((l) => l.text).join('\n')}`);
     return r.ms;
   };
@@ -248,29 +129,13 @@ try {
   /** One run of a shell script as the app user on the box, timed from here (one ssh hop), for the references. */
   const reference = async (script: string): Promise<number> => {
     spawnSync('sync');
-    const r = await timed(sshArgv(box, [asApp(script)], { connectTimeoutS: 10 }), work);
+    const r = await timed(sshArgv(box, [asApp(script)], { connectTimeoutS: 10 }), work, work);
     if (r.code !== 0) throw new Error(`${script}: exit ${String(r.code)}: ${r.lines.map((l) => l.text).join('\n')}`);
     return r.ms;
   };
 
   for (const size of SIZES) {
-    log(`${size.label}: pgbench -i -s ${size.scale} and a wide table of ${size.wideRows.toLocaleString('en-US')} rows of random text and jsonb`);
-    onBox(box, `cd / && runuser -u ${APP} -- ${PGBENCH} -i -q -s ${size.scale} --init-steps=dtGvp ${DB} 2>&1`);
-    const hex = (n: number): string => Array.from({ length: n }, () => 'md5(random()::text)').join(' || ');
-    onBox(
-      box,
-      `cd / && runuser -u ${APP} -- psql -v ON_ERROR_STOP=1 -qAt -d ${DB}`,
-      `DROP TABLE IF EXISTS wide;
-CREATE TABLE wide (id bigserial PRIMARY KEY, body text NOT NULL, doc jsonb NOT NULL);
-INSERT INTO wide (body, doc) SELECT ${hex(16)},
-  jsonb_build_object('i', i, 'name', ${hex(2)}, 'tags', jsonb_build_array(md5(random()::text), md5(random()::text)), 'score', random())
-  FROM generate_series(1, ${size.wideRows}) i;
-VACUUM ANALYZE wide;
-`,
-    );
-    onBox(box, 'cd / && runuser -u postgres -- psql -qc CHECKPOINT');
-    const dbBytes = Number(onBox(box, `cd / && runuser -u ${APP} -- psql -qAt -d ${DB} -c "SELECT pg_database_size('${DB}')"`).trim());
-    log(`${size.label}: database ${DB} is ${mb(dbBytes)} (pg_database_size)`);
+    const dbBytes = fillBenchDb(box, size);
     trim(0);
     onBox(offsite, `rm -f ${BASELINE_FILE}`);
 

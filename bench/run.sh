@@ -8,3 +8,4 @@ npx tsx bench/setup-noop.ts
 npx tsx bench/upload.ts
 npx tsx bench/handover.ts
 npx tsx bench/backup.ts
+npx tsx bench/restore.ts
