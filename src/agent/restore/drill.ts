@@ -45,6 +45,11 @@ async function unpack(manifest: BackupManifest, from: string, work: string, iden
 }
 
 async function verify(target: RestoreTarget, manifest: BackupManifest, spec: DrillSpec, log: DrillLog): Promise<CheckResult[]> {
+  // pg_amcheck reads every heap and index while the rows are counted: two readers, two cores.
+  const amcheck: Promise<CheckResult> | undefined = target.amcheck?.(spec.jobs).then(
+    (): CheckResult => ({ name: 'pg_amcheck', ok: true, detail: 'heap and every btree index (heapallindexed) are consistent' }),
+    (error: unknown): CheckResult => ({ name: 'pg_amcheck', ok: false, detail: isMonoError(error) ? [error.message, ...(error.details ?? [])].join(': ') : String(error) }),
+  );
   const client = target.client();
   await client.connect();
   const results: CheckResult[] = [];
@@ -62,14 +67,7 @@ async function verify(target: RestoreTarget, manifest: BackupManifest, spec: Dri
   } finally {
     await client.end().catch(() => undefined);
   }
-  if (target.amcheck !== undefined) {
-    try {
-      await target.amcheck();
-      results.push({ name: 'pg_amcheck', ok: true, detail: 'heap and every btree index (heapallindexed) are consistent' });
-    } catch (error) {
-      results.push({ name: 'pg_amcheck', ok: false, detail: isMonoError(error) ? [error.message, ...(error.details ?? [])].join(': ') : String(error) });
-    }
-  }
+  if (amcheck !== undefined) results.push(await amcheck);
   for (const r of results) (r.ok ? log.info : log.warn)(`  ${r.ok ? 'ok  ' : 'FAIL'} ${r.name}: ${r.detail}`);
   return results;
 }
@@ -90,12 +88,19 @@ export async function runDrill(spec: DrillSpec, log: DrillLog, identity?: string
   const work = mkdtempSync(`${tmpdir()}/mono-drill-`);
   const mode = spec.restore === undefined ? 'drill' : 'restore';
   let target: RestoreTarget | undefined;
+  // A drill's throwaway cluster starts as soon as the manifest names the major version, while the files are fetched.
+  let early: Promise<RestoreTarget> | undefined;
+  const startEarly = (m: BackupManifest): void => {
+    if (spec.restore !== undefined || spec.target === 'scratch' || early !== undefined) return;
+    early = throwawayTarget(`${work}/cluster`, m, pgMajor(m.server.versionNum));
+    early.catch(() => undefined);
+  };
   let manifest: BackupManifest | undefined;
   let chosen = spec.backup;
   let checks: CheckResult[] = [];
   let error: DrillReport['error'];
   try {
-    const fetched = await fetchBackup(spec, work, log.info, (found) => (chosen = found));
+    const fetched = await fetchBackup(spec, work, log.info, (found) => (chosen = found), startEarly);
     manifest = fetched.manifest;
     mark('fetchMs');
     log.info(`  decrypt: ${manifest.encryption === undefined ? 'decompressing' : 'decrypting (the box\'s age key) and decompressing'} into the ${mode}'s private folder`);
@@ -107,8 +112,8 @@ export async function runDrill(spec: DrillSpec, log: DrillLog, identity?: string
     }
     const files = await unpack(manifest, fetched.dir, work, key);
     mark('decryptMs');
-    const major = pgMajor(manifest.server.versionNum);
-    target = spec.restore !== undefined ? liveTarget(spec, log.info) : spec.target === 'scratch' ? scratchTarget(spec, log.info) : await throwawayTarget(`${work}/cluster`, manifest, major);
+    startEarly(manifest);
+    target = spec.restore !== undefined ? liveTarget(spec, log.info) : spec.target === 'scratch' ? scratchTarget(spec, log.info) : await early!;
     log.info(`  restore: into ${target.describe}; ${target.globals ? 'globals, then ' : ''}pg_restore --jobs=${spec.jobs} --exit-on-error`);
     await target.prepare(manifest, files.globals);
     await target.restore(files.dump, spec.jobs);
@@ -127,6 +132,7 @@ export async function runDrill(spec: DrillSpec, log: DrillLog, identity?: string
     error = { code: e.code, message: e.message, ...(e.hint === undefined ? {} : { hint: e.hint }) };
     for (const d of e.details ?? []) log.warn(`  ${d}`);
   } finally {
+    if (target === undefined && early !== undefined) target = await early.catch(() => undefined);
     await target?.close(error === undefined).catch(() => undefined);
     rmSync(work, { recursive: true, force: true });
   }

@@ -44,7 +44,8 @@ function newestLocal(dbDir: string): string | undefined {
   return readdirSync(dbDir).filter((n) => BACKUP_ID.test(n) && existsSync(`${dbDir}/${n}/manifest.json`)).sort().at(-1);
 }
 
-export async function fetchBackup(spec: DrillSpec, work: string, info: (m: string) => void, found: (id: string) => void = () => undefined): Promise<FetchedBackup> {
+/** `found`: the backup's id once known; `onManifest`: its manifest, before its files are fetched (a drill starts its cluster then). */
+export async function fetchBackup(spec: DrillSpec, work: string, info: (m: string) => void, found: (id: string) => void = () => undefined, onManifest: (m: BackupManifest) => void = () => undefined): Promise<FetchedBackup> {
   const db = spec.db.name;
   const dbDir = `${spec.dir}/${db}`;
   if (spec.from === 'local') {
@@ -54,15 +55,16 @@ export async function fetchBackup(spec: DrillSpec, work: string, info: (m: strin
       throw new MonoError('USAGE', id === undefined ? `there is no local backup of ${db} in ${spec.dir}` : `there is no local backup ${db}/${id}`, { hint: 'mono backups lists them; run mono backup to make one' });
     }
     const manifest = parseManifest(readFileSync(`${dbDir}/${id}/manifest.json`, 'utf8'), `${db}/${id}`);
+    onManifest(manifest);
     info(`  fetch: local backup ${db}/${id}, checking ${manifest.files.length} files against the manifest`);
     await checkFiles(`${dbDir}/${id}`, manifest, `the local backup ${db}/${id}`);
     return { manifest, dir: `${dbDir}/${id}` };
   }
   const o: OffsiteTarget = { ...spec.offsite!, key: `${spec.root}/.ssh/offsite_ed25519`, knownHosts: `${spec.root}/.ssh/known_hosts_offsite` };
-  return withOffsiteConnection(o, (shared) => fetchOffsite(spec, shared, work, info, found));
+  return withOffsiteConnection(o, (shared) => fetchOffsite(spec, shared, work, info, found, onManifest));
 }
 
-async function fetchOffsite(spec: DrillSpec, o: OffsiteTarget, work: string, info: (m: string) => void, found: (id: string) => void): Promise<FetchedBackup> {
+async function fetchOffsite(spec: DrillSpec, o: OffsiteTarget, work: string, info: (m: string) => void, found: (id: string) => void, onManifest: (m: BackupManifest) => void): Promise<FetchedBackup> {
   const db = spec.db.name;
   const dbDir = `${spec.dir}/${db}`;
   const stored = (await listOffsite(o)).filter((f) => f.db === db);
@@ -83,6 +85,7 @@ async function fetchOffsite(spec: DrillSpec, o: OffsiteTarget, work: string, inf
     if (want !== undefined && want !== got) throw new MonoError('CHECK_FAILED', `the offsite manifest of ${db}/${id} is not the one the box copied (sha256 ${got}, recorded ${want})`, { hint: 'someone changed it on the offsite host; the local backup (--from local) is intact' });
   }
   const manifest = parseManifest(readFileSync(`${dir}/manifest.json`, 'utf8'), `${db}/${id}`);
+  onManifest(manifest);
   for (const f of manifest.files) await getOffsite(o, db, id, f.name, `${dir}/${f.name}`);
   await checkFiles(dir, manifest, `the offsite copy of ${db}/${id}`);
   return { manifest, dir };

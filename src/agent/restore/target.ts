@@ -25,7 +25,7 @@ export interface RestoreTarget {
   /** pg_restore into it. */
   restore(dump: string, jobs: number): Promise<void>;
   /** pg_amcheck, where the target allows it (it needs a superuser to install amcheck). */
-  readonly amcheck?: () => Promise<void>;
+  readonly amcheck?: (jobs: number) => Promise<void>;
   /** After every check passed. */
   commit(): Promise<string | undefined>;
   /** However it ended. */
@@ -48,8 +48,8 @@ export async function throwawayTarget(folder: string, manifest: BackupManifest, 
     async restore(dump, jobs) {
       await pipe([[cluster.bin('pg_restore'), `--jobs=${jobs}`, '--exit-on-error', '--no-password', `--dbname=${manifest.db}`, '--', dump]], 'discard', env);
     },
-    amcheck: async () => {
-      await pipe([[cluster.bin('pg_amcheck'), '--install-missing', '--heapallindexed', '--no-password', `--database=${manifest.db}`]], 'discard', env);
+    amcheck: async (jobs) => {
+      await pipe([[cluster.bin('pg_amcheck'), '--install-missing', '--heapallindexed', `--jobs=${jobs}`, '--no-password', `--database=${manifest.db}`]], 'discard', env);
     },
     commit: () => Promise.resolve(undefined),
     close: () => cluster.stop(),
