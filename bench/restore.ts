@@ -12,8 +12,8 @@
 //     fresh database is created (createdb, then CHECKPOINT) untimed before each run and dropped untimed after it. It fetches
 //     nothing, checks nothing, starts no cluster and never decompresses.
 // Before every timed run (untimed): `sync`. One `mono backup` per size first (untimed), so the offsite box holds it.
-// The drill's cluster runs without fsync (and full_page_writes, synchronous_commit off, max_wal_size 4GB); the live
-// cluster the baseline restores into has Debian's defaults (fsync on): the report prints both.
+// The drill's cluster is tuned for one bulk load (no fsync, wal_level=minimal, maintenance_work_mem=256MB, no autovacuum;
+// src/agent/restore/cluster.ts); the live cluster the baseline restores into has Debian's defaults (fsync on).
 // Run as root: `npm run build && npx tsx bench/restore.ts` (RUNS=3; SIZES=small,large; about 3 minutes).
 // MONO_BIN=/path/to/dist/cli/mono.mjs measures another build (`mono setup` installs that build's agent on the box).
 import { spawnSync } from 'node:child_process';
@@ -89,7 +89,7 @@ try {
   const asPostgres = (command: string): string => `cd / && runuser -u postgres -- ${command}`;
   const live = onBox(box, asPostgres(`psql -qAtX -c "SELECT string_agg(name || '=' || current_setting(name), ', ' ORDER BY name) FROM pg_settings WHERE name IN ('fsync', 'full_page_writes', 'synchronous_commit', 'max_wal_size', 'shared_buffers', 'maintenance_work_mem')"`)).trim();
   const tmp = onBox(box, 'findmnt -no FSTYPE -T /tmp').trim();
-  settings = `live cluster (baseline): ${live}; drill cluster: fsync=off, full_page_writes=off, synchronous_commit=off, max_wal_size=4GB, other settings initdb's defaults, in the drill unit's private /tmp (${tmp} on the box)`;
+  settings = `live cluster (baseline): ${live}; drill cluster: fsync=off, full_page_writes=off, synchronous_commit=off, wal_level=minimal, maintenance_work_mem=256MB, autovacuum=off, max_wal_size=4GB, in the drill unit's private /tmp (${tmp} on the box)`;
 
   const drill = async (id: string): Promise<DrillRun> => {
     spawnSync('sync');
