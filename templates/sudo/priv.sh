@@ -111,6 +111,25 @@ case "$verb" in
     case "$3" in '' | *[!0-9]*) die "bad line count: $3" ;; esac
     exec journalctl --no-pager --output=short-iso --lines="$3" --unit="$APP-$1@$2.service"
     ;;
+  journal)
+    # mono logs: the app's units in journald, optionally followed; PROCESS and RELEASE may be "all"
+    [ $# -eq 5 ] || die "usage: journal PROCESS|all RELEASE|all LINES SINCE|- follow|once"
+    if [ "$1" = all ]; then p='*'; else valid_process "$1" || die "unknown process type: $1"; p=$1; fi
+    if [ "$2" = all ]; then r='*'; else valid_release "$2" || die "bad release id: $2"; r=$2; fi
+    case "$3" in '' | *[!0-9]*) die "bad line count: $3" ;; esac
+    case "$4" in
+      - | -[0-9]*[smhd] | [0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9] | [0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9] | today | yesterday) ;;
+      *) die "bad --since: $4 (use -30m, -2h, -1d, YYYY-MM-DD, YYYY-MM-DDTHH:MM:SS, today or yesterday)" ;;
+    esac
+    case "$4" in -?*[!0-9smhd]*) die "bad --since: $4" ;; esac
+    # systemd reads "m" as minutes, and a date and time with a space between them
+    since=$(printf '%s' "$4" | sed -e 's/T/ /' -e 's/^\(-[0-9]*\)m$/\1min/')
+    case "$5" in follow | once) mode=$5 ;; *) die "bad mode: $5" ;; esac
+    set -- --no-pager --output=short-iso --lines="$3" --unit="$APP-$p@$r.service"
+    [ "$since" = - ] || set -- "$@" --since="$since"
+    [ "$mode" != follow ] || set -- "$@" --follow
+    exec journalctl "$@"
+    ;;
   run-release)
     # the Procfile's release command, once, in the new release's environment, hardened like the units
     [ $# -eq 1 ] || die "usage: run-release RELEASE"
@@ -205,6 +224,6 @@ case "$verb" in
     exec systemctl daemon-reload
     ;;
   *)
-    die "unknown command: ${verb:-(none)} (allowed: start stop restart reload is-active status enable retire logs run-release handover drill restore pg-role pg-createdb pg-dropdb pg-swapdb nginx-reload daemon-reload)"
+    die "unknown command: ${verb:-(none)} (allowed: start stop restart reload is-active status enable retire logs journal run-release handover drill restore pg-role pg-createdb pg-dropdb pg-swapdb nginx-reload daemon-reload)"
     ;;
 esac

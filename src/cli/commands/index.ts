@@ -85,6 +85,16 @@ export function registerCommands(program: Command): void {
     .action(lazy(async () => (await import('../../ops/restore/command.js')).restoreCommand));
 
   program
+    .command('logs')
+    .argument('[process]', 'one process type (default: every one)')
+    .description('the app\'s logs from journald on the box; -f follows them until Ctrl-C')
+    .option('-f, --follow', 'keep printing new lines')
+    .option('--since <time>', 'from: -30m, -2h, -1d, 2026-12-01, 2026-12-01T09:00:00, today, yesterday')
+    .option('--release <id>', 'only this release\'s units')
+    .option('--lines <n>', 'how many lines back (default 100; all with --since)')
+    .action(lazy(async () => (await import('../../ops/logs.js')).logsCommand));
+
+  program
     .command('status')
     .description('the box at a glance: current release, running and draining instances, the lock, handovers under way')
     .action(lazy(async () => (await import('../../ops/status.js')).statusCommand));
