@@ -206,6 +206,28 @@ test('restore drills alert the same way: start and success for a good drill, /fa
   }
 });
 
+test('mono notify test: the box sends one test to the webhook and every ping, and says which arrived', async () => {
+  const from = hits.length;
+  const r = await run(['notify', 'test']);
+  assert.equal(r.code, 0, r.stderr);
+  const got = hits.slice(from);
+  assert.deepEqual(got.map((h) => h.path).sort(), ['/hook', `/ping/${DRILL}`, `/ping/${UUID}`]);
+  for (const h of got.filter((x) => x.path.startsWith('/ping/'))) assert.match(h.body, /^mono notify test from \S+ \(shop\) at \S+: this is a test, nothing failed$/);
+  assert.deepEqual([(JSON.parse(got.find((h) => h.path === '/hook')!.body) as { job: string }).job], ['notify-test']);
+  assert.match(r.stderr, /^ {2}delivered: the backup ping$/m);
+  assert.match(r.stderr, /^ {2}delivered: the restore_test ping$/m);
+  assert.match(r.stderr, /^ {2}delivered: the webhook$/m);
+  await stop(server);
+  try {
+    const down = await run(['notify', 'test']);
+    assert.equal(down.code, 5, down.stderr);
+    assert.match(down.stderr, /^ {2}NOT delivered: the webhook: connection refused \(after 3 tries\)$/m);
+    assert.match(down.stderr, /error: 3 of 3 test notifications were not delivered/);
+  } finally {
+    server = await listen(port);
+  }
+});
+
 test('the URLs appear nowhere but in notify.json: not in the CLI\'s output, the box\'s journal, logs or other files', async () => {
   const all = printed.join('\n');
   assert.ok(all.length > 1000, 'output was collected');

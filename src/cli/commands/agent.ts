@@ -136,6 +136,12 @@ export function registerAgent(program: Command): void {
     .action(lazy(async () => (await import('../../agent/restore/command.js')).restoreTestRunHandler));
 
   agent
+    .command('notify-test')
+    .description('send a test notification to every target in <root>/.mono/notify.json; one JSON line says which arrived')
+    .requiredOption(...ROOT)
+    .action(lazy(async () => (await import('../../agent/notify-command.js')).notifyTestHandler));
+
+  agent
     .command('backups-prune')
     .description('apply a retention policy to one database\'s local backups (never after a failed run, never a backup awaiting its offsite copy)')
     .requiredOption(...ROOT)

@@ -94,6 +94,12 @@ export function registerCommands(program: Command): void {
     .option('--lines <n>', 'how many lines back (default 100; all with --since)')
     .action(lazy(async () => (await import('../../ops/logs.js')).logsCommand));
 
+  const notify = program.command('notify').description('the box\'s notifications (notifications.webhook and notifications.ping)');
+  notify
+    .command('test')
+    .description('send a test notification from the box to the webhook and every ping URL, and say which arrived')
+    .action(lazy(async () => (await import('../../ops/notify.js')).notifyTestCommand));
+
   program
     .command('status')
     .description('the box at a glance: current release, running and draining instances, the lock, handovers under way')
