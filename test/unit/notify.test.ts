@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { after, test } from 'node:test';
 import { judgeBackup } from '../../src/agent/backup/notified.js';
+import { sendTests } from '../../src/notify/test.js';
 import { MonoError } from '../../src/errors.js';
 import { Logger } from '../../src/log/logger.js';
 import { RecordingLogger } from '../../src/log/recording.js';
@@ -291,4 +292,20 @@ test('judging a backup from its reply: a pending or damaged offsite copy is a fa
   });
   assert.equal(judgeBackup(reply({ status: 'damaged', copied: [], error: { code: 'CHECK_FAILED', message: 'sha256 differs' } }), []).message, 'backup shopdb/20261201T052001Z is kept on the box, but an offsite copy is damaged: sha256 differs');
   assert.deepEqual(judgeBackup(reply(), ['the backup is 30% smaller than the last one']), { status: 'warning', message: 'backup shopdb/20261201T052001Z was made, with a warning: the backup is 30% smaller than the last one' });
+});
+
+test('mono notify test sends one success ping per job and the webhook, naming each target and what failed', async () => {
+  const sent: { url: string; body: string }[] = [];
+  const results = await sendTests(
+    { app: 'shop', webhook: 'https://hooks.example/x', ping: { backup: 'https://hc.example/ping/abc', restore_test: 'not a url' } },
+    (d) => {
+      sent.push({ url: d.url, body: d.body });
+      return Promise.resolve(d.url.includes('hooks') ? 'HTTP 500 (after 3 tries)' : undefined);
+    },
+    new Date('2026-12-01T10:00:00Z'),
+  );
+  assert.deepEqual(results, [{ target: 'the backup ping' }, { target: 'the restore_test ping', failed: 'its URL is not a valid http(s) URL' }, { target: 'the webhook', failed: 'HTTP 500 (after 3 tries)' }]);
+  assert.deepEqual(sent.map((s) => s.url), ['https://hc.example/ping/abc', 'https://hooks.example/x']);
+  assert.match(sent[0]!.body, /^mono notify test from \S+ \(shop\) at 2026-12-01T10:00:00\.000Z: this is a test, nothing failed$/);
+  assert.equal((JSON.parse(sent[1]!.body) as { job: string; status: string }).job, 'notify-test');
 });
