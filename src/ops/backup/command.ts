@@ -4,7 +4,7 @@ import type { BackupManifest } from '../../backup/manifest.js';
 import { CommandFailedError, MonoError } from '../../errors.js';
 import { formatBytes } from '../../release/progress.js';
 import { connect } from '../connect.js';
-import { agentArgv, agentFailure, parseReply } from '../deploy/agent-call.js';
+import { agentArgv, agentFailure, agentProgress, parseReply } from '../deploy/agent-call.js';
 import { layoutOf } from '../setup/layout.js';
 import type { OffsiteOutcome } from '../../agent/backup/offsite.js';
 import { formatTarget } from '../../ssh/target.js';
@@ -24,16 +24,11 @@ export async function backupCommand(ctx: Context, options: { db?: string }): Pro
   const offsite = config.backups.offsite;
   for (const db of dbs) {
     ctx.log.info(`backing up ${ctx.log.colors.bold(db.name)}`);
-    let carry = '';
     const out = await t.run(
       { argv: agentArgv(['backup'], root, ['--dir', config.backups.dir, '--db', db.name, '--user', db.user, '--port', String(db.port), ...(db.host === undefined ? [] : ['--host', db.host]), ...(offsite === undefined ? [] : ['--offsite', formatTarget(offsite.target)]), '--retention', formatRetention(config.backups.retention.local), '--max-drop', String(config.backups.maxDropPercent), ...(config.backups.encryptRecipients.length === 0 ? [] : ['--encrypt', config.backups.encryptRecipients.join(',')])]), mutates: true },
       {
         timeoutMs: 6 * 3600_000,
-        onStderr: (chunk: Buffer) => {
-          const lines = (carry + chunk.toString('utf8')).split('\n');
-          carry = lines.pop() ?? '';
-          for (const line of lines) if (line.startsWith('  ') || line.startsWith('warning: ')) ctx.log.info(line);
-        },
+        onStderr: agentProgress((line) => ctx.log.info(line)),
       },
     ).catch((error: unknown) => {
       throw error instanceof CommandFailedError ? agentFailure(error) : error;

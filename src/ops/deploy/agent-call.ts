@@ -7,6 +7,29 @@ export function agentArgv(verb: readonly string[], root: string, extra: readonly
   return [AGENT_BIN, 'agent', ...verb, '--root', root, ...extra];
 }
 
+/** Chunks of a stream as whole lines: push() each chunk, flush() the last line once the stream has ended. */
+export function lineSplitter(onLine: (line: string) => void): { push: (chunk: Buffer) => void; flush: () => void } {
+  let carry = '';
+  return {
+    push(chunk) {
+      const lines = (carry + chunk.toString('utf8')).split('\n');
+      carry = lines.pop() ?? '';
+      lines.forEach(onLine);
+    },
+    flush() {
+      onLine(carry);
+      carry = '';
+    },
+  };
+}
+
+/** The progress an agent verb prints on stderr ("  …" lines and warnings), shown as it comes: an onStderr handler. */
+export function agentProgress(info: (line: string) => void): (chunk: Buffer) => void {
+  return lineSplitter((line) => {
+    if (line.startsWith('  ') || line.startsWith('warning: ')) info(line);
+  }).push;
+}
+
 export function parseReply<T>(stdout: string, what: string): T {
   const line = stdout.trim().split('\n').at(-1) ?? '';
   try {

@@ -5,7 +5,7 @@ import { isErrorCode, isMonoError, MonoError } from '../../errors.js';
 import { handoverUnit, type HandoverSpec, type HandoverState } from '../../handover/spec.js';
 import type { JournalLine } from '../../agent/handover/journal.js';
 import type { Transport } from '../../transport/transport.js';
-import { agentArgv } from '../deploy/agent-call.js';
+import { agentArgv, lineSplitter } from '../deploy/agent-call.js';
 import type { HeldLock } from '../deploy/lock.js';
 
 export interface StartedHandover {
@@ -25,7 +25,6 @@ export async function startHandover(ctx: Context, lock: HeldLock, spec: Handover
 
 /** Shows the journal of handover `id` until it reaches `until`; returns the state it reached (failures are thrown). */
 export async function followHandover(ctx: Context, t: Transport, where: { root: string; app: string }, id: string | undefined, until: 'switched' | 'done', timeoutMs: number): Promise<HandoverState | undefined> {
-  let carry = '';
   let end: Extract<JournalLine, { type: 'end' }> | undefined;
   const onLine = (line: string): void => {
     if (line.trim() === '') return;
@@ -43,17 +42,14 @@ export async function followHandover(ctx: Context, t: Transport, where: { root: 
     else if (parsed.type === 'state') ctx.log.event('handover.state', { id: parsed.state.id, phase: parsed.state.phase, pins: parsed.state.pins });
     else end = parsed;
   };
+  const journal = lineSplitter(onLine);
   const extra = [...(id === undefined ? [] : ['--id', id]), '--until', until];
   try {
     await t.run(
       { argv: agentArgv(['handover', 'follow'], where.root, extra), mutates: false },
       {
         timeoutMs,
-        onStdout: (chunk: Buffer) => {
-          const lines = (carry + chunk.toString('utf8')).split('\n');
-          carry = lines.pop() ?? '';
-          lines.forEach(onLine);
-        },
+        onStdout: journal.push,
       },
     );
   } catch (error) {
@@ -65,7 +61,7 @@ export async function followHandover(ctx: Context, t: Transport, where: { root: 
     }
     throw error;
   }
-  onLine(carry);
+  journal.flush();
   const state = end?.state;
   if (end === undefined || end.lost) {
     throw new MonoError('REMOTE_FAILED', state === undefined ? 'the handover runner on the box did not start' : `the handover runner on the box stopped in phase "${state.phase}" without finishing`, {

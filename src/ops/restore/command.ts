@@ -7,7 +7,7 @@ import type { Config } from '../../config/types.js';
 import { CommandFailedError, MonoError } from '../../errors.js';
 import type { DrillReport, DrillSpec } from '../../restore/spec.js';
 import { connect } from '../connect.js';
-import { agentArgv, agentFailure } from '../deploy/agent-call.js';
+import { agentArgv, agentFailure, agentProgress } from '../deploy/agent-call.js';
 import { layoutOf } from '../setup/layout.js';
 import { formatDrill } from './report.js';
 import { ask } from '../../cli/ask.js';
@@ -131,7 +131,6 @@ async function runOnBox(ctx: Context, config: Config, specs: readonly DrillSpec[
   for (const spec of specs) {
     const what = spec.restore === undefined ? 'restore drill' : `restore into ${spec.restore.to}`;
     ctx.log.info(`${what} of ${ctx.log.colors.bold(spec.db.name)} (${spec.backup ?? 'newest backup'}, from ${spec.from === 'offsite' ? 'the offsite host' : 'the box'})`);
-    let carry = '';
     let stdout = '';
     let failure: MonoError | undefined;
     try {
@@ -139,11 +138,7 @@ async function runOnBox(ctx: Context, config: Config, specs: readonly DrillSpec[
         { argv: agentArgv(['restore-test'], spec.root), stdin: JSON.stringify({ spec, ...(identity === undefined ? {} : { identity }) }), mutates: true },
         {
           timeoutMs: 12 * 3600_000,
-          onStderr: (chunk: Buffer) => {
-            const lines = (carry + chunk.toString('utf8')).split('\n');
-            carry = lines.pop() ?? '';
-            for (const line of lines) if (line.startsWith('  ') || line.startsWith('warning: ')) ctx.log.info(line);
-          },
+          onStderr: agentProgress((line) => ctx.log.info(line)),
         },
       );
       stdout = out.stdout;
