@@ -12,6 +12,8 @@ import { DRILL_ID, parseDrillSpec, type DrillReport } from '../../restore/spec.j
 import { agentHandler } from '../handler.js';
 import { agentPaths, requireRoot } from '../paths.js';
 import { isRecord, parseJson, readAll } from '../stdin.js';
+import { sudoArgv } from '../../commands/cmd.js';
+import { priv } from '../../handover/units.js';
 import { AGE_IDENTITY } from '../backup/encryption.js';
 import { runDrill } from './drill.js';
 import { recordDrill } from './history.js';
@@ -39,7 +41,9 @@ export const restoreTestHandler = agentHandler('restore-test', async (_ctx: Cont
   // The drill runs in its own unit: whatever happens to this session, its cluster and folder go when it ends.
   // A restore, and a drill into a scratch database, need the helper for the live server: their unit may use sudo.
   const live = spec.restore !== undefined || spec.target === 'scratch';
-  const child = spawn('sudo', ['-n', spec.helper, live ? 'restore' : 'drill', spec.id], { stdio: ['ignore', 'inherit', 'inherit'] });
+  // Its output and exit status are passed straight through (stdio inherited), so it is spawned here, not run by a transport.
+  const [file, ...args] = sudoArgv(priv(spec.helper, live ? 'restore' : 'drill', spec.id).argv);
+  const child = spawn(file!, args, { stdio: ['ignore', 'inherit', 'inherit'] });
   try {
     return await new Promise<number>((resolve, reject) => {
       child.on('error', reject);

@@ -2,12 +2,13 @@
 // server, through a staging database <to>__restoring that the privileged helper creates for the app user's role; the
 // restore runs as that role (never as a superuser: a dump is data, and must not run code as postgres), and only a copy
 // that passed every check is swapped in (the database that was there is kept, renamed, never dropped).
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type { BackupManifest } from '../../backup/manifest.js';
 import { backupId } from '../../backup/manifest.js';
-import { MonoError } from '../../errors.js';
+import { CommandFailedError, MonoError } from '../../errors.js';
+import { priv } from '../../handover/units.js';
+import { LocalTransport } from '../../transport/local.js';
 import type { DrillSpec } from '../../restore/spec.js';
 import { pipe } from '../backup/pipe.js';
 import { startCluster, type Cluster } from './cluster.js';
@@ -56,20 +57,18 @@ export async function throwawayTarget(folder: string, manifest: BackupManifest, 
   };
 }
 
-/** One call of the privileged helper (sudo, no password, no terminal); its output is passed on. */
-function helper(spec: DrillSpec, args: readonly string[], info: (m: string) => void): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('sudo', ['-n', spec.helper, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      for (const line of out.split('\n').filter(Boolean)) info(`  ${line.replace(/^mono-priv: /, '')}`);
-      if (code === 0) resolve();
-      else reject(new MonoError('REMOTE_FAILED', `${args[0] ?? 'the helper'} failed: ${(out.trim().split('\n').at(-1) ?? `status ${code ?? '?'}`).replace(/^mono-priv: /, '')}`, { hint: 'run mono setup (it installs the helper), then the restore again; the live database was not changed' }));
-    });
-  });
+/** One call of the privileged helper (through sudo, as every agent verb calls it); its output is passed on. */
+async function helper(spec: DrillSpec, args: readonly string[], info: (m: string) => void): Promise<void> {
+  const said = (text: string): string[] => text.split('\n').filter(Boolean).map((line) => line.replace(/^mono-priv: /, ''));
+  try {
+    const out = await new LocalTransport().run(priv(spec.helper, ...args));
+    for (const line of said(out.stdout + out.stderr)) info(`  ${line}`);
+  } catch (error) {
+    if (!(error instanceof CommandFailedError)) throw error;
+    const lines = said(error.stdout + error.stderr);
+    for (const line of lines) info(`  ${line}`);
+    throw new MonoError('REMOTE_FAILED', `${args[0] ?? 'the helper'} failed: ${lines.at(-1) ?? `status ${error.status}`}`, { hint: 'run mono setup (it installs the helper), then the restore again; the live database was not changed' });
+  }
 }
 
 /** The live server's database as the app's role sees it (restore and verify run as that role, never as a superuser). */
