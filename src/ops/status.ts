@@ -10,7 +10,7 @@ import { describeHandover, type HandoverRow } from './handover/command.js';
 import { age } from './releases.js';
 import { layoutOf } from './setup/layout.js';
 import { backupHealth } from './backup/health.js';
-import type { Listing } from './backup/list.js';
+import { boxBackups } from './backup/list.js';
 import { ExitCode } from '../errors.js';
 
 type LockStatus = { locked: false } | { locked: true; holder: LockInfo; stale: boolean };
@@ -35,12 +35,12 @@ export async function statusCommand(ctx: Context): Promise<number> {
   const config = await ctx.config();
   const t = await connect(ctx, config, 'deploy');
   const root = layoutOf(config).root;
-  const [{ releases }, lock, { handovers }] = await Promise.all([
+  const [{ releases }, lock, { handovers }, listing] = await Promise.all([
     agentCall<{ releases: ReleaseInfo[] }>(t, ['releases'], root, { extra: ['--app', config.app] }),
     agentCall<LockStatus>(t, ['lock', 'status'], root),
     agentCall<{ handovers: HandoverRow[] }>(t, ['handover', 'status'], root),
+    config.databases.length === 0 ? undefined : boxBackups(t, config),
   ]);
-  const listing = config.databases.length === 0 ? undefined : await agentCall<Listing>(t, ['backups'], root, { extra: ['--dir', config.backups.dir, '--dbs', config.databases.map((d) => d.name).join(',')] });
   const health = listing === undefined ? [] : backupHealth(listing, config.backups.maxDataLossMs, config.backups.offsite !== undefined);
   const red = health.some((h) => h.red);
   if (ctx.options.json) ctx.log.data(JSON.stringify({ type: 'status', app: config.app, releases, lock, handovers, backups: health, red }));

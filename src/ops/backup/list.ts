@@ -5,12 +5,12 @@ import type { Config } from '../../config/types.js';
 import { MonoError } from '../../errors.js';
 import { formatBytes } from '../../release/progress.js';
 import { formatTable } from '../../log/table.js';
-import { probe } from '../../commands/cmd.js';
+import type { Transport } from '../../transport/transport.js';
 import { connect } from '../connect.js';
 import { agentCall } from '../deploy/agent-call.js';
 import { age } from '../releases.js';
 import { layoutOf } from '../setup/layout.js';
-import { OffsitePruner } from './offsite-prune.js';
+import { listOffsite, OffsitePruner } from './offsite-prune.js';
 import { connectOffsite } from './offsite-setup.js';
 import type { DrillReport } from '../../restore/spec.js';
 
@@ -18,19 +18,16 @@ export interface Listing {
   readonly databases: readonly { readonly db: string; readonly lastRun: LastRun | null; readonly lastDrill?: DrillReport | null; readonly backups: readonly LocalBackup[] }[];
 }
 
-/** "<db>/<id>/<name> <bytes>" lines from the offsite host, read with the operator's login: bytes of the data files per backup (as the local size counts them, without the manifest). */
+/** The box's record of its backups (mono agent backups): each database's backups, last run and last drill. */
+export function boxBackups(t: Transport, config: Config, dbs: readonly string[] = config.databases.map((d) => d.name)): Promise<Listing> {
+  return agentCall<Listing>(t, ['backups'], layoutOf(config).root, { extra: ['--dir', config.backups.dir, '--dbs', dbs.join(',')] });
+}
+
+/** Bytes of each offsite backup's data files ("<db>/<id>"), as the local size counts them (without the manifest, or a file still arriving), read with the operator's login. */
 async function offsiteSizes(ctx: Context, config: Config): Promise<Map<string, number> | string> {
-  const offsite = config.backups.offsite!;
   try {
-    const t = await connectOffsite(ctx, config);
-    const out = await t.run(probe(['sh', '-c', 'cd "$1" 2>/dev/null && find . -mindepth 3 -maxdepth 3 -type f ! -name ".*" ! -name manifest.json -printf "%P %s\\n"; true', 'mono', `${offsite.path}/${config.app}`]));
-    const sizes = new Map<string, number>();
-    for (const line of out.stdout.split('\n').filter(Boolean)) {
-      const [path = '', bytes = '0'] = line.split(' ');
-      const key = path.split('/').slice(0, 2).join('/');
-      sizes.set(key, (sizes.get(key) ?? 0) + Number(bytes));
-    }
-    return sizes;
+    const listing = await listOffsite(await connectOffsite(ctx, config), config);
+    return new Map(listing.folders.map((f) => [`${f.db}/${f.id}`, f.files.filter((x) => !x.name.startsWith('.') && x.name !== 'manifest.json').reduce((n, x) => n + x.bytes, 0)]));
   } catch (error) {
     return error instanceof MonoError ? error.message : String(error);
   }
@@ -56,8 +53,7 @@ export async function backupsCommand(ctx: Context): Promise<number> {
   const config = await ctx.config();
   if (config.databases.length === 0) throw new MonoError('USAGE', 'mono.yml lists no databases', { hint: 'add them, for example: databases: [{ name: shop }]' });
   const t = await connect(ctx, config, 'deploy');
-  const listing = await agentCall<Listing>(t, ['backups'], layoutOf(config).root, { extra: ['--dir', config.backups.dir, '--dbs', config.databases.map((d) => d.name).join(',')] });
-  const offsite = config.backups.offsite === undefined ? undefined : await offsiteSizes(ctx, config);
+  const [listing, offsite] = await Promise.all([boxBackups(t, config), config.backups.offsite === undefined ? undefined : offsiteSizes(ctx, config)]);
   if (ctx.options.json) ctx.log.data(JSON.stringify({ type: 'backups', ...listing, offsite: offsite instanceof Map ? Object.fromEntries(offsite) : offsite ?? null }));
   else ctx.log.data(backupsTable(listing, offsite));
   return 0;
@@ -82,7 +78,7 @@ export async function backupsPruneCommand(ctx: Context): Promise<number> {
     ctx.log.info(`${db.name}: ${plan.remove.length} ${dry ? 'would go' : 'removed'}, ${plan.keep.length + plan.pendingKept.length} kept`);
     if (offsite === undefined || offsiteError !== undefined) continue;
     // The box's own record, read again now: the last run (never prune after a failed one) and the local backups left.
-    const listing = await agentCall<Listing>(t, ['backups'], layoutOf(config).root, { extra: ['--dir', config.backups.dir, '--dbs', db.name] });
+    const listing = await boxBackups(t, config, [db.name]);
     const state = listing.databases.find((d) => d.db === db.name);
     if (state?.lastRun?.status === 'failed') {
       ctx.log.event('backups.prune.offsite', { db: db.name, skipped: 'the last backup failed', dryRun: dry });

@@ -43,6 +43,11 @@ export const LIST_SCRIPT = [
   'done',
 ].join('\n');
 
+/** Everything this app keeps on the offsite host, in one command with the operator's login (`t` from connectOffsite). */
+export async function listOffsite(t: Transport, config: Pick<Config, 'app' | 'backups'>): Promise<OffsiteListing> {
+  return parseOffsiteListing((await t.run(shellScript(LIST_SCRIPT, [`${config.backups.offsite!.path}/${config.app}`], { mutates: false }))).stdout);
+}
+
 /** Renames `<id>` to `.pruning-<id>` in `$1` (the database's folder) before removing it: a half-removed backup never looks complete. */
 export const REMOVE_SCRIPT = 'set -e; cd "$1"; rm -rf -- ".pruning-$2"; mv -- "$2" ".pruning-$2"; rm -rf -- ".pruning-$2"';
 
@@ -176,7 +181,7 @@ export class OffsitePruner {
     if (this.#t === undefined || this.#listing === undefined) {
       try {
         this.#t = await connectOffsite(this.#ctx, this.#config);
-        this.#listing = parseOffsiteListing((await this.#t.run(shellScript(LIST_SCRIPT, [this.#appDir], { mutates: false }))).stdout);
+        this.#listing = await listOffsite(this.#t, this.#config);
       } catch (error) {
         if (!(error instanceof MonoError)) throw error;
         throw new MonoError(error.code, `cannot prune offsite on ${this.where}: ${error.message}`, {
