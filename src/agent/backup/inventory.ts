@@ -39,12 +39,17 @@ export function recordRun(dbDir: string, run: LastRun): void {
   }
 }
 
-export function lastRun(dbDir: string): LastRun | undefined {
+/** A small JSON record the agent wrote (a manifest, offsite.json, drill.json, last-run.json); undefined when it is missing or unreadable. */
+export function readRecord<T>(path: string): T | undefined {
   try {
-    return JSON.parse(readFileSync(`${dbDir}/${LAST_RUN}`, 'utf8')) as LastRun;
+    return JSON.parse(readFileSync(path, 'utf8')) as T;
   } catch {
     return undefined;
   }
+}
+
+export function lastRun(dbDir: string): LastRun | undefined {
+  return readRecord<LastRun>(`${dbDir}/${LAST_RUN}`);
 }
 
 export function localBackups(dir: string, db: string): LocalBackup[] {
@@ -55,24 +60,10 @@ export function localBackups(dir: string, db: string): LocalBackup[] {
     .sort()
     .reverse()
     .flatMap((id) => {
-      let m: BackupManifest;
-      try {
-        m = JSON.parse(readFileSync(`${dbDir}/${id}/manifest.json`, 'utf8')) as BackupManifest;
-      } catch {
-        return [];
-      }
-      let offsite: { verifiedAt?: string } | undefined;
-      try {
-        offsite = JSON.parse(readFileSync(`${dbDir}/${id}/${OFFSITE_RECORD}`, 'utf8')) as { verifiedAt?: string };
-      } catch {
-        offsite = undefined;
-      }
-      let drill: { verifiedAt?: string } | undefined;
-      try {
-        drill = JSON.parse(readFileSync(`${dbDir}/${id}/${DRILL_MARK}`, 'utf8')) as { verifiedAt?: string };
-      } catch {
-        drill = undefined;
-      }
+      const m = readRecord<BackupManifest>(`${dbDir}/${id}/manifest.json`);
+      if (m === undefined) return [];
+      const offsite = readRecord<{ verifiedAt?: string }>(`${dbDir}/${id}/${OFFSITE_RECORD}`);
+      const drill = readRecord<{ verifiedAt?: string }>(`${dbDir}/${id}/${DRILL_MARK}`);
       return [
         {
           db,

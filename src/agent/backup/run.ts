@@ -3,7 +3,7 @@
 // the dump holds. Files are written into <dir>/<db>/.partial-<id>/ (0600, fsynced), checked (sha256 re-read, a full read
 // of the archive, the table count), and the folder is renamed to <dir>/<db>/<id>/ only then: a backup folder without the
 // ".partial-" prefix is always complete.
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import pg from 'pg';
 import { monoVersion } from '../../cli/version.js';
 import { MonoError } from '../../errors.js';
@@ -15,7 +15,7 @@ import { archiveFormat } from '../../backup/format.js';
 import { countCatalog } from '../../backup/catalog.js';
 import { errnoCode } from '../fs-errors.js';
 import { takeBackupLock } from './lock.js';
-import { recordRun } from './inventory.js';
+import { readRecord, recordRun } from './inventory.js';
 
 export interface DatabaseTarget {
   readonly name: string;
@@ -49,11 +49,8 @@ export function newestManifest(dbDir: string): BackupManifest | undefined {
     return undefined;
   }
   for (const name of names.reverse()) {
-    try {
-      return JSON.parse(readFileSync(`${dbDir}/${name}/manifest.json`, 'utf8')) as BackupManifest;
-    } catch {
-      continue;
-    }
+    const manifest = readRecord<BackupManifest>(`${dbDir}/${name}/manifest.json`);
+    if (manifest !== undefined) return manifest;
   }
   return undefined;
 }
