@@ -9,12 +9,11 @@ import { layoutOf } from '../setup/layout.js';
 import type { OffsiteOutcome } from '../../agent/backup/offsite.js';
 import { formatTarget } from '../../ssh/target.js';
 import { formatRetention } from '../../agent/backup/inventory.js';
+import { selectDatabases } from './select.js';
 
 export async function backupCommand(ctx: Context, options: { db?: string }): Promise<number> {
   const config = await ctx.config();
-  const dbs = config.databases.filter((d) => options.db === undefined || d.name === options.db);
-  if (config.databases.length === 0) throw new MonoError('USAGE', 'mono.yml lists no databases to back up', { hint: 'add them, for example: databases: [{ name: shop }]' });
-  if (dbs.length === 0) throw new MonoError('USAGE', `${options.db ?? ''} is not one of the databases in mono.yml (${config.databases.map((d) => d.name).join(', ')})`, { hint: 'name one of those with --db, or leave --db out to back up all of them' });
+  const dbs = selectDatabases(config, options.db, 'back up');
   if (ctx.options.dryRun) {
     ctx.log.info(`dry run: would back up ${dbs.map((d) => d.name).join(', ')} into ${config.backups.dir} on the box`);
     return 0;

@@ -11,6 +11,7 @@ import { agentArgv, agentFailure, agentProgress } from '../deploy/agent-call.js'
 import { layoutOf } from '../setup/layout.js';
 import { formatDrill } from './report.js';
 import { ask } from '../../cli/ask.js';
+import { selectDatabases } from '../backup/select.js';
 import { readFileSync } from 'node:fs';
 import { AGE_IDENTITY } from '../../agent/backup/encryption.js';
 
@@ -32,9 +33,7 @@ export function drillSpecs(config: Config, options: RestoreTestOptions, now = ne
   if (from !== 'offsite' && from !== 'local') throw new MonoError('USAGE', `--from must be offsite or local, got ${from}`);
   if (from === 'offsite' && config.backups.offsite === undefined) throw new MonoError('USAGE', '--from offsite needs backups.offsite in mono.yml', { hint: 'configure the offsite host, or drill the local copy with --from local' });
   if (options.backup !== undefined && !/^\d{8}T\d{6}Z$/.test(options.backup)) throw new MonoError('USAGE', `--backup must be a backup id like 20261201T030000Z, got ${options.backup}`, { hint: 'mono backups lists them' });
-  if (config.databases.length === 0) throw new MonoError('USAGE', 'mono.yml lists no databases', { hint: 'add them, for example: databases: [{ name: shop }]' });
-  const dbs = config.databases.filter((d) => options.db === undefined || d.name === options.db);
-  if (dbs.length === 0) throw new MonoError('USAGE', `${options.db ?? ''} is not one of the databases in mono.yml (${config.databases.map((d) => d.name).join(', ')})`);
+  const dbs = selectDatabases(config, options.db, 'drill');
   if (options.backup !== undefined && dbs.length > 1) throw new MonoError('USAGE', '--backup names one backup: give --db as well', { hint: `for example: mono restore-test --db ${dbs[0]!.name} --backup ${options.backup}` });
   const L = layoutOf(config);
   return dbs.map((db) => ({
