@@ -8,6 +8,7 @@ import { problem, type Problem } from './problems.js';
 import { parseProcfile } from './procfile.js';
 import { LISTEN, type RawConfig } from './schema.js';
 import type { Config, ListenAddress, Retention, TenantKey } from './types.js';
+import { scheduledJobs } from '../cron/jobs.js';
 
 export interface NormalizeContext {
   readonly file: string;
@@ -78,7 +79,7 @@ export function normalize(raw: RawConfig, context: NormalizeContext): { config?:
   const offsite = raw.backups?.offsite;
   const user = raw.user ?? raw.app;
 
-  const config: Config = {
+  const partial: Omit<Config, 'jobs'> = {
     file: context.file,
     dir: context.dir,
     app: raw.app,
@@ -146,12 +147,18 @@ export function normalize(raw: RawConfig, context: NormalizeContext): { config?:
         return { name: c.name, sql: c.sql, ...(c.db === undefined ? {} : { db: c.db }), ...(c.expect === undefined ? {} : { expect: c.expect }), ...(c.max_age === undefined ? {} : { maxAgeMs: durationMs(c.max_age) }) };
       }),
     },
-    schedules: Object.fromEntries(Object.entries(raw.schedules).filter((e): e is [string, string] => e[1] !== undefined)),
+    checks: {
+      disk: { paths: raw.checks.disk.paths ?? [], maxUsedPercent: raw.checks.disk.max_used_percent, maxInodesPercent: raw.checks.disk.max_inodes_percent },
+      tls: { certificates: raw.checks.tls.certificates, warnDays: raw.checks.tls.warn_days },
+      lock: { maxHeldMs: durationMs(raw.checks.lock.max_held) },
+    },
     notifications: {
       ...(raw.notifications.webhook === undefined ? {} : { webhook: secret(raw.notifications.webhook, 'notifications.webhook', context, problems) }),
       ping: Object.fromEntries(Object.entries(raw.notifications.ping ?? {}).map(([job, url]) => [job, secret(url, `notifications.ping.${job}`, context, problems)])),
     },
   };
+  const settings = Object.fromEntries(Object.entries(raw.schedules).map(([job, v]) => [job, v === undefined || typeof v === 'string' ? v : { cron: v.cron, ...(v.timeout === undefined ? {} : { timeoutMs: durationMs(v.timeout) }) }]));
+  const config: Config = { ...partial, jobs: scheduledJobs(settings, partial) };
   return { config, problems };
 }
 

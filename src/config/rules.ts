@@ -1,6 +1,7 @@
 // Phase 3: rules that span several fields (TLS pairs, a web process for nginx, valid cron expressions…).
 import cron from 'node-cron';
 import { PROCESS_NAME } from './procfile.js';
+import { isJobName, JOB_NAMES } from '../cron/names.js';
 import { problem, type Problem } from './problems.js';
 import type { RawConfig } from './schema.js';
 import type { Config } from './types.js';
@@ -42,16 +43,23 @@ export function crossFieldProblems(config: Config, raw: RawConfig): Problem[] {
   if (Object.keys(config.processes).length > 0 && config.processes['web'] === undefined) {
     problems.push(problem(processSource, 'there is no "web" process type, so nginx has nothing to send requests to', 'add a line such as "web: bin/server" (it listens on $MONO_LISTEN)'));
   }
-  for (const [job, expression] of Object.entries(config.schedules)) {
-    if (!cron.validate(expression)) problems.push(problem(`schedules.${job}`, `"${expression}" is not a valid cron expression`, 'use five fields: minute hour day-of-month month day-of-week, for example "0 3 * * *"'));
+  for (const [job, setting] of Object.entries(raw.schedules)) {
+    const expression = typeof setting === 'object' ? setting.cron : setting;
+    if (expression === undefined || expression === 'off') continue;
+    const path = typeof setting === 'object' ? `schedules.${job}.cron` : `schedules.${job}`;
+    const check = cron.validateDetailed(expression);
+    if (!check.valid) {
+      const why = check.errors.map((e) => e.message).join('; ');
+      problems.push(problem(path, `"${expression}" is not a valid cron expression: ${why}`, 'use five fields: minute hour day-of-month month day-of-week, for example "0 3 * * *" (a sixth field in front is seconds), or "off"'));
+    }
   }
   const offsite = config.backups.offsite;
   if (offsite !== undefined && offsite.target.host === config.target.host && offsite.target.port === config.target.port) {
     problems.push(problem('backups.offsite.host', 'is the app box itself', 'an offsite copy must live on another machine, or it is lost with the box'));
   }
   for (const [job] of Object.entries(config.notifications.ping)) {
-    if (!['backup', 'restore_test', 'prune', 'health', 'disk'].includes(job)) {
-      problems.push(problem(`notifications.ping.${job}`, 'is not a job mono runs', 'ping URLs can be set for: backup, restore_test, prune, health, disk'));
+    if (!isJobName(job)) {
+      problems.push(problem(`notifications.ping.${job}`, 'is not a job mono runs', `ping URLs can be set for: ${JOB_NAMES.join(', ')}`));
     }
   }
   for (const [path, value] of [['notifications.webhook', config.notifications.webhook], ...Object.entries(config.notifications.ping).map(([k, v]) => [`notifications.ping.${k}`, v] as const)] as const) {

@@ -1,6 +1,7 @@
 // The shape of mono.yml, written once: validation, defaults and the generated JSON Schema all come from here.
 import { z } from 'zod';
 import { parseTarget } from '../ssh/target.js';
+import { JOB_NAMES, type JobName } from '../cron/names.js';
 
 const DURATION = /^\d+(?:\.\d+)?\s*(?:ms|s|m|h|d)$/;
 export const duration = z
@@ -9,7 +10,10 @@ export const duration = z
 
 const absolutePath = z.string().regex(/^\/[^\s;{}'"`$\\]*$/, { error: 'expected an absolute path on the box without spaces, quotes or ; { } $ \\' });
 const localPath = z.string().min(1, { error: 'expected a path' });
-const cron = z.string().meta({ description: 'A cron expression (5 or 6 fields), checked with node-cron.' });
+const cron = z.string().meta({ description: 'A cron expression (5 fields, or 6 with seconds first), checked with node-cron.' });
+const scheduledJob = z
+  .union([cron, z.strictObject({ cron, timeout: duration.optional().meta({ description: 'Stop the run after this long (default: per job).' }) })])
+  .meta({ description: 'A cron expression, "off", or {cron, timeout}.' });
 const secretUrl = z.string().meta({ description: 'A URL. Treated as a secret: `mono config` shows it as [redacted]. Write "$NAME" to read it from the environment.' });
 
 const processName = /^[a-z][a-z0-9_-]{0,30}$/;
@@ -161,14 +165,30 @@ export const configSchema = z
       })
       .default({ jobs: 2, target: 'cluster', checks: [] }),
     schedules: z
+      .strictObject(Object.fromEntries(JOB_NAMES.map((job) => [job, scheduledJob.optional()])) as Record<JobName, z.ZodOptional<typeof scheduledJob>>)
+      .default({})
+      .meta({ description: 'When mono cron runs each maintenance job on the box: a cron expression, "off", or {cron, timeout}. Jobs left out run on their default schedule (mono cron list shows them).' }),
+    checks: z
       .strictObject({
-        backup: cron.optional(),
-        restore_test: cron.optional(),
-        prune: cron.optional(),
-        health: cron.optional(),
-        disk: cron.optional(),
+        disk: z
+          .strictObject({
+            paths: z.array(absolutePath).optional().meta({ description: 'Folders whose filesystems are checked (default: the app root, the backups folder, /var/log and /).' }),
+            max_used_percent: z.number().min(1).max(100).default(90).meta({ description: 'Red at or above this much of the space used.' }),
+            max_inodes_percent: z.number().min(1).max(100).default(90).meta({ description: 'Red at or above this much of the inodes used.' }),
+          })
+          .default({ max_used_percent: 90, max_inodes_percent: 90 }),
+        tls: z
+          .strictObject({
+            certificates: z.array(absolutePath).default([]).meta({ description: 'Certificate files on the box to watch, besides nginx.tls.certificate.' }),
+            warn_days: z.int().min(1).default(14).meta({ description: 'Red when a certificate expires within this many days.' }),
+          })
+          .default({ certificates: [], warn_days: 14 }),
+        lock: z
+          .strictObject({ max_held: duration.default('2h').meta({ description: 'A deploy lock held longer than this is reported (a stale one, whose holder is gone, always is).' }) })
+          .default({ max_held: '2h' }),
       })
-      .default({}),
+      .default({ disk: { max_used_percent: 90, max_inodes_percent: 90 }, tls: { certificates: [], warn_days: 14 }, lock: { max_held: '2h' } })
+      .meta({ description: 'Thresholds of the checks mono cron runs and mono status shows.' }),
     notifications: z
       .strictObject({
         webhook: secretUrl.optional(),

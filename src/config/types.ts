@@ -1,6 +1,7 @@
 // The resolved config that the rest of mono reads: defaults applied, paths absolute, durations in ms, secrets wrapped.
 import type { Secret } from '../log/secret.js';
 import type { SshTarget } from '../ssh/target.js';
+import type { ScheduledJob } from '../cron/jobs.js';
 
 export interface ListenAddress {
   readonly address?: string;
@@ -88,7 +89,13 @@ export interface Config {
     readonly retention: { readonly local: Retention; readonly offsite: Retention };
   };
   readonly restore: { readonly jobs: number; readonly target: 'cluster' | 'scratch'; readonly checks: readonly SmokeCheck[] };
-  readonly schedules: Readonly<Record<string, string>>;
+  /** The maintenance jobs mono cron runs on the box (schedules, with defaults; "off" ones left out). */
+  readonly jobs: readonly ScheduledJob[];
+  readonly checks: {
+    readonly disk: { readonly paths: readonly string[]; readonly maxUsedPercent: number; readonly maxInodesPercent: number };
+    readonly tls: { readonly certificates: readonly string[]; readonly warnDays: number };
+    readonly lock: { readonly maxHeldMs: number };
+  };
   readonly notifications: { readonly webhook?: Secret; readonly ping: Readonly<Record<string, Secret>> };
 }
 
