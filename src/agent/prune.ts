@@ -1,5 +1,6 @@
 // `mono agent prune`: removes old releases (never the current one, the newest N, or one with live units), then unused blobs.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { hostname } from 'node:os';
 import type { Context } from '../cli/context.js';
 import { MonoError } from '../errors.js';
 import type { PruneResult, ReleaseInfo } from '../release/protocol.js';
@@ -9,6 +10,7 @@ import { parseApp, parseCount } from './options.js';
 import { agentHandler } from './handler.js';
 import { agentPaths, requireRoot } from './paths.js';
 import { listReleases } from './releases.js';
+import { releaseIfOurs, takeLock } from './lock.js';
 import { isRecord } from './stdin.js';
 import { PARTIAL_MAX_AGE_MS } from './store.js';
 import { collectGarbage } from './store-gc.js';
@@ -87,16 +89,30 @@ function removeStalePartialReleases(releasesDir: string, now: number, warn?: (me
   }
 }
 
-export const handler = agentHandler('prune', async (ctx: Context, options: { root?: string; keep?: string; app?: string; dryRun?: boolean }) => {
+export const handler = agentHandler('prune', async (ctx: Context, options: { root?: string; keep?: string; app?: string; dryRun?: boolean; takeLock?: boolean }) => {
   const root = requireRoot(options.root);
   const app = parseApp(options.app);
   if (app === undefined) throw new MonoError('USAGE', 'prune needs --app <name> (to keep releases whose units still run)');
-  const result = await prune(root, {
-    keep: parseCount(options.keep, '--keep'),
-    app,
-    // `-n/--dry-run` is also a global option: commander may hand it to either.
-    dryRun: options.dryRun === true || ctx.options.dryRun,
-    warn: (m) => ctx.log.warn(m),
-  });
-  ctx.log.data(JSON.stringify(result));
+  const run = async (): Promise<void> => {
+    const result = await prune(root, {
+      keep: parseCount(options.keep, '--keep'),
+      app,
+      // `-n/--dry-run` is also a global option: commander may hand it to either.
+      dryRun: options.dryRun === true || ctx.options.dryRun,
+      warn: (m) => ctx.log.warn(m),
+    });
+    const gone = result.removedReleases;
+    ctx.log.info(`${result.dryRun ? 'would remove' : 'removed'} ${gone.length} release${gone.length === 1 ? '' : 's'}${gone.length === 0 ? '' : ` (${gone.join(', ')})`} and ${result.removedBlobs} unused blobs; kept ${result.keptReleases.length}`);
+    ctx.log.data(JSON.stringify(result));
+  };
+  if (options.takeLock !== true) return run();
+  // From mono cron: a prune while a deploy uploads could delete blobs it just sent, so it holds the deploy lock, or waits for its next run.
+  const paths = agentPaths(root);
+  const taken = await takeLock(paths, { by: 'mono cron', from: hostname(), operation: 'prune' }, { pid: process.pid });
+  if (!taken.locked) throw new MonoError('LOCKED', `the deploy lock is held (${taken.holder.operation} by ${taken.holder.by} since ${taken.holder.since}); the prune waits for its next run`);
+  try {
+    await run();
+  } finally {
+    releaseIfOurs(paths, taken.info.token);
+  }
 });

@@ -1,5 +1,6 @@
 // The requests of a deploy's agent session (see session-loop.ts), and their answers: { ok, result } or { ok: false, error }.
 // One process for the whole deploy saves a Node start per step (~0.4 s each on the sandbox box).
+import { writeCronSpec } from './cron/spec-file.js';
 import { isMonoError, MonoError, type ErrorCode } from '../errors.js';
 import type { BuildRequest, PruneRequest, SessionReply, SessionRequest } from '../release/protocol.js';
 import { appendAudit } from './audit.js';
@@ -71,6 +72,8 @@ async function dispatch(ctx: SessionContext, request: SessionRequest): Promise<u
       ctx.handedOver = true;
       return started;
     }
+    case 'cron':
+      return writeCronSpec(ctx.paths, request.spec);
     case 'prune':
       return prune(ctx.paths.root, { ...checkPrune(request), warn: ctx.warn });
     default:

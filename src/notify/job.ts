@@ -23,6 +23,8 @@ export interface AlertedJob<T> {
   readonly onInterrupt?: (fn: () => Promise<void>) => () => void;
   readonly send?: Send;
   readonly now?: () => Date;
+  /** Whether the webhook hears of this outcome (default: failures and warnings; mono cron also says when an alert ends, and repeats one at most daily). */
+  readonly webhookWanted?: (outcome: JobOutcome) => boolean;
 }
 
 /** How a thrown error reads in an alert. */
@@ -45,7 +47,7 @@ export async function withAlerts<T>(j: AlertedJob<T>): Promise<T> {
   };
   const hook = async (outcome: JobOutcome, tail: string): Promise<void> => {
     const webhook = j.settings.webhook;
-    if (webhook === undefined || !webhookWanted(outcome)) return;
+    if (webhook === undefined || !(j.webhookWanted ?? webhookWanted)(outcome)) return;
     const payload = webhookPayload({ app: j.settings.app, host: hostname(), job: j.job, outcome, tail, at: (j.now ?? (() => new Date()))() });
     const failed = pingUrl(webhook, 'success') === undefined ? 'its URL is not a valid http(s) URL' : await send({ url: webhook, body: JSON.stringify(payload), contentType: 'application/json' });
     if (failed !== undefined) j.warn(`could not deliver the ${j.job} alert to the webhook: ${failed}; the ${j.job} itself is not affected`);

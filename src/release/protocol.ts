@@ -161,6 +161,8 @@ export type SessionRequest =
   | { readonly op: 'audit'; readonly entry: Record<string, unknown> }
   /** Starts the handover runner on the box and hands it the lock (the reply: { id, unit, pid }). */
   | { readonly op: 'handover'; readonly spec: unknown }
+  /** mono.yml's schedules: <root>/.mono/cron.json, written when it differs (the reply: { changed }). */
+  | { readonly op: 'cron'; readonly spec: unknown }
   | PruneRequest;
 
 export type SessionReply =

@@ -1,5 +1,7 @@
 // What the CLI asks of a restore drill on the box (written to <root>/.mono/drills/<id>.json, 0600, read by the drill's
 // transient unit), and the report the drill gives back (one JSON line, and a line in the database's drill history).
+import { randomBytes } from 'node:crypto';
+import { backupId } from '../backup/manifest.js';
 import { MonoError } from '../errors.js';
 import type { SmokeCheck } from '../config/types.js';
 import type { SshTarget } from '../ssh/target.js';
@@ -64,6 +66,11 @@ export interface DrillReport {
 }
 
 export const DRILL_ID = /^\d{8}T\d{6}Z-[a-z0-9]{4,12}$/;
+
+/** A drill's id: when it started, and a random part. */
+export function newDrillId(now = new Date()): string {
+  return `${backupId(now)}-${randomBytes(4).toString('hex')}`;
+}
 
 export function drillUnit(app: string, id: string): string {
   return `${app}-drill-${id}`;

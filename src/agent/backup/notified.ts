@@ -1,5 +1,6 @@
 // `mono agent backup` with its alerts (box side): reads <root>/.mono/notify.json, pings start, runs the backup, pings success or fail with the log tail.
 import { Context } from '../../cli/context.js';
+import { ExitCode } from '../../errors.js';
 import { RecordingLogger } from '../../log/recording.js';
 import type { JobOutcome } from '../../notify/message.js';
 import { withAlerts } from '../../notify/job.js';
@@ -32,23 +33,34 @@ export function judgeBackup(reply: string | undefined, warnings: readonly string
   return { status: 'ok', message: `backup ${name} made and checked` };
 }
 
-export const notifiedBackupHandler: AgentHandler<BackupOptions> = async (ctx, o) => {
+export const notifiedBackupHandler: AgentHandler<BackupOptions & { strict?: boolean }> = async (ctx, { strict, ...o }) => {
   const settings = readNotifySettings(notifyPath(agentPaths(requireRoot(o.root)).monoDir), (m) => ctx.log.warn(m));
-  if (settings === undefined || (settings.webhook === undefined && settings.ping['backup'] === undefined)) return backupHandler(ctx, o);
+  const alerts = settings !== undefined && (settings.webhook !== undefined || settings.ping['backup'] !== undefined);
+  if (!alerts && strict !== true) return backupHandler(ctx, o);
   const log = new RecordingLogger(ctx.log);
   const inner = new Context(ctx.options, log);
   const unregisterInner = ctx.onCleanup(() => inner.cleanup());
+  const run = (): ReturnType<typeof backupHandler> => backupHandler(inner, o);
   try {
-    return await withAlerts({
-      settings,
-      job: 'backup',
-      run: () => backupHandler(inner, o),
-      judge: () => judgeBackup(log.lastData(), log.warnings()),
-      lines: () => log.lines(),
-      // Said on the outer logger: delivery problems are not part of the job's own log.
-      warn: (m) => ctx.log.warn(m),
-      onInterrupt: (fn) => ctx.onCleanup(fn),
-    });
+    const code = !alerts
+      ? await run()
+      : await withAlerts({
+          settings,
+          job: 'backup',
+          run,
+          judge: () => judgeBackup(log.lastData(), log.warnings()),
+          lines: () => log.lines(),
+          // Said on the outer logger: delivery problems are not part of the job's own log.
+          warn: (m) => ctx.log.warn(m),
+          onInterrupt: (fn) => ctx.onCleanup(fn),
+        });
+    // --strict (mono cron): a run the alerts call failed (its offsite copy pending or damaged) exits 5, as mono backup does.
+    const verdict = strict === true && (code === undefined || code === 0) ? judgeBackup(log.lastData(), []) : undefined;
+    if (verdict?.status === 'fail') {
+      ctx.log.warn(verdict.message);
+      return ExitCode.remote;
+    }
+    return code;
   } finally {
     unregisterInner();
     await inner.cleanup();

@@ -8,7 +8,7 @@ import { MonoError } from '../../errors.js';
 import { RecordingLogger } from '../../log/recording.js';
 import { withAlerts } from '../../notify/job.js';
 import { notifyPath, readNotifySettings } from '../../notify/settings.js';
-import { DRILL_ID, parseDrillSpec, type DrillReport } from '../../restore/spec.js';
+import { DRILL_ID, newDrillId, parseDrillSpec, type DrillReport } from '../../restore/spec.js';
 import { agentHandler } from '../handler.js';
 import { agentPaths, requireRoot } from '../paths.js';
 import { isRecord, parseJson, readAll } from '../stdin.js';
@@ -28,7 +28,9 @@ export const restoreTestHandler = agentHandler('restore-test', async (_ctx: Cont
   const root = requireRoot(o.root);
   const payload = parseJson((await readAll(process.stdin, 256 * 1024, 'the drill request')).trim(), 'the drill request');
   if (!isRecord(payload)) throw new MonoError('USAGE', 'the drill request must be a JSON object');
-  const spec = parseDrillSpec(JSON.stringify(payload['spec']));
+  // mono cron's restore_test job sends the same spec every week, without an id: each drill gets a new one here.
+  const requested = payload['spec'];
+  const spec = parseDrillSpec(JSON.stringify(isRecord(requested) && requested['id'] === undefined ? { ...requested, id: newDrillId() } : requested));
   const identity = payload['identity'];
   if (identity !== undefined && !(typeof identity === 'string' && AGE_IDENTITY.test(identity))) throw new MonoError('USAGE', 'the identity must be an age secret key (AGE-SECRET-KEY-1…)');
   if (spec.root !== root) throw new MonoError('USAGE', `the drill is for ${spec.root}, this agent serves ${root}`);
@@ -42,7 +44,11 @@ export const restoreTestHandler = agentHandler('restore-test', async (_ctx: Cont
   // A restore, and a drill into a scratch database, need the helper for the live server: their unit may use sudo.
   const live = spec.restore !== undefined || spec.target === 'scratch';
   // Its output and exit status are passed straight through (stdio inherited), so it is spawned here, not run by a transport.
-  const [file, ...args] = sudoArgv(priv(spec.helper, live ? 'restore' : 'drill', spec.id).argv);
+  // Under mono cron's hardened service nothing can gain privileges (no sudo): the drill runs right here instead, as the
+  // app user in that service's own private /tmp, which is what its unit would give it.
+  const here = cannotGainPrivileges();
+  if (here && live) throw new MonoError('USAGE', 'a drill into a scratch database (restore.target: scratch) needs the privileged helper, which mono cron\'s hardened service cannot call', { hint: 'use restore.target: cluster (the default) for scheduled drills, or run mono restore-test from your machine' });
+  const [file, ...args] = here ? [process.execPath, process.argv[1] ?? '', 'agent', 'restore-test-run', '--root', root, '--id', spec.id] : sudoArgv(priv(spec.helper, live ? 'restore' : 'drill', spec.id).argv);
   const child = spawn(file!, args, { stdio: ['ignore', 'inherit', 'inherit'] });
   try {
     return await new Promise<number>((resolve, reject) => {
@@ -53,6 +59,15 @@ export const restoreTestHandler = agentHandler('restore-test', async (_ctx: Cont
     rmSync(identityFile(dir, spec.id), { force: true });
   }
 });
+
+/** The no_new_privs flag of this process (systemd's NoNewPrivileges=): sudo cannot work under it. */
+function cannotGainPrivileges(): boolean {
+  try {
+    return /^NoNewPrivs:\s*1$/m.test(readFileSync('/proc/self/status', 'utf8'));
+  } catch {
+    return false;
+  }
+}
 
 function identityFile(dir: string, id: string): string {
   return `${dir}/${id}.identity`;

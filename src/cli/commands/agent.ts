@@ -1,6 +1,7 @@
 // `mono agent <verb>` (hidden): the box side of deploys, run over SSH by the CLI. JSON in on stdin, one JSON line out on stdout.
 import type { Command } from 'commander';
 import { lazy } from '../run.js';
+import { collect, registerChecks } from './agent-checks.js';
 
 const ROOT = ['--root <path>', 'the app root on the box (absolute), e.g. /srv/shop'] as const;
 
@@ -42,6 +43,7 @@ export function registerAgent(program: Command): void {
     .requiredOption('--keep <n>', 'how many of the newest releases to keep')
     .requiredOption('--app <name>', 'app name, to look up its systemd units')
     .option('--dry-run', 'say what would be removed, remove nothing')
+    .option('--take-lock', 'hold the deploy lock while pruning; exit 7 at once when it is held (mono cron)')
     .action(lazy(async () => (await import('../../agent/prune.js')).handler));
 
   agent
@@ -100,6 +102,38 @@ export function registerAgent(program: Command): void {
     .action(lazy(async () => (await handoverCommands()).statusHandler));
 
   agent
+    .command('status')
+    .description('everything mono status shows, as one JSON line: the box, releases, lock, handovers, backups, cron and alerts')
+    .requiredOption(...ROOT)
+    .requiredOption('--app <name>', 'app name, to look up its systemd units')
+    .option('--dir <path>', 'the backups folder (backups.dir)')
+    .option('--dbs <names>', 'database names, comma-separated')
+    .option('--disk-path <path>', 'a folder whose filesystem is shown (repeatable)', collect)
+    .action(lazy(async () => (await import('../../agent/status.js')).statusHandler));
+
+  const cron = agent.command('cron').description('mono cron on the box: the scheduler service, its jobs, a run now');
+  const cronCommands = async () => import('../../agent/cron/command.js');
+
+  cron
+    .command('serve')
+    .description('the scheduler (the <app>-cron service): runs the jobs of <root>/.mono/cron.json on time, catches up missed runs, reloads the file when it changes')
+    .requiredOption(...ROOT)
+    .action(lazy(async () => (await cronCommands()).serveHandler));
+
+  cron
+    .command('list')
+    .description('each job\'s schedule, next run, last run and the open alerts, as one JSON line')
+    .requiredOption(...ROOT)
+    .action(lazy(async () => (await cronCommands()).listHandler));
+
+  cron
+    .command('run')
+    .description('run one job now (never alongside a run of itself): its output on stderr, its record as the reply')
+    .requiredOption(...ROOT)
+    .requiredOption('--job <name>', 'the job')
+    .action(lazy(async () => (await cronCommands()).runHandler));
+
+  agent
     .command('backup')
     .description('back up one database into <dir>/<db>/<id>/ (dump, globals, manifest from the same snapshot, checked)')
     .requiredOption(...ROOT)
@@ -112,6 +146,7 @@ export function registerAgent(program: Command): void {
     .option('--retention <h,d,w,m,min>', 'after a good backup, prune local backups to this policy (hourly,daily,weekly,monthly,min_verified)')
     .option('--max-drop <percent>', 'fail the run (keeping the backup) when size or table count fell more than this since the last one', '50')
     .option('--encrypt <age1…,…>', 'encrypt the files with age for these recipients and the box\'s own key')
+    .option('--strict', 'exit 5 when the backup was kept but its offsite copy is pending or damaged (mono cron)')
     .action(lazy(async () => (await import('../../agent/backup/notified.js')).notifiedBackupHandler));
 
   agent
@@ -164,4 +199,6 @@ export function registerAgent(program: Command): void {
     .description('append the JSON object on stdin to the audit log (adds "time")')
     .requiredOption(...ROOT)
     .action(lazy(async () => (await import('../../agent/audit.js')).appendHandler));
+
+  registerChecks(agent);
 }

@@ -100,6 +100,17 @@ export function registerCommands(program: Command): void {
     .description('send a test notification from the box to the webhook and every ping URL, and say which arrived')
     .action(lazy(async () => (await import('../../ops/notify.js')).notifyTestCommand));
 
+  const cron = program.command('cron').description('the maintenance jobs the box runs by itself (backups, drills, pruning, checks): schedules, results, a run now');
+  cron
+    .command('list')
+    .description('each job\'s schedule, next run, last run and result; the service\'s state and the open alerts')
+    .action(lazy(async () => (await import('../../ops/cron/command.js')).cronListCommand));
+  cron
+    .command('run')
+    .argument('<job>', 'backup, restore_test, prune_releases, prune_backups, disk, tls, health or stale_lock')
+    .description('run one job on the box now, as the scheduler would (never alongside a run of itself), and show its output')
+    .action(lazy(async () => (await import('../../ops/cron/command.js')).cronRunCommand));
+
   program
     .command('status')
     .description('the box at a glance: current release, running and draining instances, the lock, handovers under way')

@@ -8,8 +8,8 @@ import { agentArgv, agentFailure, agentProgress, parseReply } from '../deploy/ag
 import { layoutOf } from '../setup/layout.js';
 import type { OffsiteOutcome } from '../../agent/backup/offsite.js';
 import { formatTarget } from '../../ssh/target.js';
-import { formatRetention } from '../../agent/backup/inventory.js';
 import { selectDatabases } from './select.js';
+import { backupFlags } from './flags.js';
 
 export async function backupCommand(ctx: Context, options: { db?: string }): Promise<number> {
   const config = await ctx.config();
@@ -24,7 +24,7 @@ export async function backupCommand(ctx: Context, options: { db?: string }): Pro
   for (const db of dbs) {
     ctx.log.info(`backing up ${ctx.log.colors.bold(db.name)}`);
     const out = await t.run(
-      { argv: agentArgv(['backup'], root, ['--dir', config.backups.dir, '--db', db.name, '--user', db.user, '--port', String(db.port), ...(db.host === undefined ? [] : ['--host', db.host]), ...(offsite === undefined ? [] : ['--offsite', formatTarget(offsite.target)]), '--retention', formatRetention(config.backups.retention.local), '--max-drop', String(config.backups.maxDropPercent), ...(config.backups.encryptRecipients.length === 0 ? [] : ['--encrypt', config.backups.encryptRecipients.join(',')])]), mutates: true },
+      { argv: agentArgv(['backup'], root, backupFlags(config, db)), mutates: true },
       {
         timeoutMs: 6 * 3600_000,
         onStderr: agentProgress((line) => ctx.log.info(line)),

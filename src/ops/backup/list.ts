@@ -1,6 +1,6 @@
 // `mono backups` (what the box and the offsite host hold) and `mono backups prune [--dry-run]` (the retention policies, local and offsite).
 import type { Context } from '../../cli/context.js';
-import { formatRetention, type LastRun, type LocalBackup } from '../../agent/backup/inventory.js';
+import { type LastRun, type LocalBackup } from '../../agent/backup/inventory.js';
 import type { Config } from '../../config/types.js';
 import { MonoError } from '../../errors.js';
 import { formatBytes } from '../../release/progress.js';
@@ -11,6 +11,7 @@ import { agentCall } from '../deploy/agent-call.js';
 import { age } from '../releases.js';
 import { layoutOf } from '../setup/layout.js';
 import { listOffsite, OffsitePruner } from './offsite-prune.js';
+import { backupsPruneFlags } from './flags.js';
 import { connectOffsite } from './offsite-setup.js';
 import type { DrillReport } from '../../restore/spec.js';
 
@@ -69,7 +70,7 @@ export async function backupsPruneCommand(ctx: Context): Promise<number> {
   let refused: MonoError | undefined;
   for (const db of config.databases) {
     const plan = await agentCall<{ keep: { id: string; why: string[] }[]; remove: string[]; pendingKept: string[] }>(t, ['backups-prune'], layoutOf(config).root, {
-      extra: ['--dir', config.backups.dir, '--db', db.name, '--retention', formatRetention(config.backups.retention.local), ...(config.backups.offsite === undefined ? [] : ['--offsite']), ...(dry ? ['--dry-run'] : [])],
+      extra: [...backupsPruneFlags(config, db), ...(dry ? ['--dry-run'] : [])],
     });
     ctx.log.event('backups.prune', { db: db.name, ...plan, dryRun: dry });
     for (const k of plan.keep) ctx.log.info(`  keep    ${db.name}/${k.id}  (${k.why.join('; ')})`);

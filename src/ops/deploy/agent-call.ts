@@ -47,7 +47,7 @@ export async function agentCall<T>(t: Transport, verb: readonly string[], root: 
     argv: agentArgv(verb, root, options.extra),
     ...(options.input === undefined ? {} : { stdin: options.input }),
     okCodes: options.okCodes ?? [0],
-    mutates: !['releases', 'store-missing', 'audit'].includes(verb[0] ?? '') && !(verb[0] === 'lock' && verb[1] === 'status'),
+    mutates: !['releases', 'store-missing', 'audit', 'status'].includes(verb[0] ?? '') && !(verb[0] === 'lock' && verb[1] === 'status') && !(verb[0] === 'cron' && verb[1] === 'list'),
   });
   return parseReply<T>(out.stdout, `"${verb.join(' ')}"`);
 }

@@ -14,6 +14,7 @@ import { prepareRelease, type PreparedRelease } from './prepare.js';
 import { priv } from '../../handover/units.js';
 import { closeReceiver, startReceiver, uploadRound, type UploadBlob } from './upload.js';
 import { auditVia } from './audit-entry.js';
+import { cronSpec } from '../cron/plan.js';
 import { describeAfter, handoverWatchMs } from '../handover/watch.js';
 import { followHandover, startHandover } from '../handover/follow.js';
 import { handoverSpecFor } from '../handover/spec-for.js';
@@ -126,6 +127,9 @@ export async function deployCommand(ctx: Context, options: DeployOptions): Promi
         });
       }
     }
+    // mono.yml's schedules go with each deploy: the box's scheduler reloads cron.json by itself, leaving running jobs alone.
+    const schedule = await lock.call<{ changed: boolean }>({ op: 'cron', spec: cronSpec(config) });
+    if (schedule.changed) ctx.log.info(`  mono cron schedule updated (${config.jobs.map((j) => `${j.name} "${j.cron}"`).join(', ') || 'no jobs'})`);
     return startHandover(ctx, lock, handoverSpecFor(config, { kind: 'deploy', release: release.id, keep: config.release.keep, ...(options.message === undefined ? {} : { message: options.message }) }));
   });
   // The runner holds the lock now; this only watches. With --wait, until the old release has drained.

@@ -31,6 +31,9 @@ export interface Layout {
   readonly staging: string;
   readonly currentUnit: string;
   readonly currentUnitName: string;
+  readonly cronUnit: string;
+  readonly cronUnitName: string;
+  readonly cronSpec: string;
   unit(process: string): string;
 }
 
@@ -60,6 +63,9 @@ export function layoutOf(config: Pick<Config, 'app' | 'root' | 'backups'>): Layo
     staging: `${STAGING_DIR}/${app}`,
     currentUnit: `/etc/systemd/system/${app}-current.service`,
     currentUnitName: `${app}-current.service`,
+    cronUnit: `/etc/systemd/system/${app}-cron.service`,
+    cronUnitName: `${app}-cron.service`,
+    cronSpec: `${root}/.mono/cron.json`,
     unit: (process: string) => `/etc/systemd/system/${app}-${process}@.service`,
   };
 }

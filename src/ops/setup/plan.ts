@@ -3,10 +3,12 @@ import { backupKeyStep } from './backup-key-step.js';
 import { boxIdentityPath } from '../../agent/backup/encryption.js';
 import { symlink, readLink, removeFile } from '../../commands/files.js';
 import { daemonReload, nginxReload, nginxTest, runAgentVersion, systemdVerify, visudoCheck } from '../../commands/system.js';
-import { probe } from '../../commands/cmd.js';
+import { probe, type Cmd } from '../../commands/cmd.js';
 import type { Config } from '../../config/types.js';
 import { needs, ok, type Step } from '../../plan/step.js';
-import { enableUnit, isEnabled } from '../../commands/system.js';
+import { enableNow, enableUnit, isActive, isEnabled, tryRestart } from '../../commands/system.js';
+import { cronSpecJson } from '../../cron/spec.js';
+import { cronSpec } from '../cron/plan.js';
 import type { BoxFacts } from './facts.js';
 import { AGENT_BIN, AGENT_BUNDLE, AGENT_DIR, layoutOf, NGINX_GROUP, STAGING_DIR } from './layout.js';
 import { managedFileStep } from './managed-file.js';
@@ -111,7 +113,8 @@ export function buildSetupPlan(inputs: SetupInputs): Step[] {
       validateStaged: (staged) => probe(['node', staged, '--version'], { privileged: true }),
       validationName: "the box's Node.js",
       failHint: 'the agent bundle does not start on the box: check `node --version` there (>= 18 needed) and reinstall mono locally',
-      afterChange: [runAgentVersion(AGENT_BIN)],
+      // The scheduler runs the agent's code: a new agent restarts it (jobs it interrupts run again when it starts).
+      afterChange: [runAgentVersion(AGENT_BIN), tryRestart(L.cronUnitName)],
     }),
     managedFileStep({
       id: 'priv-helper',
@@ -147,6 +150,10 @@ export function buildSetupPlan(inputs: SetupInputs): Step[] {
     ...files.units.map((unit) => unitFileStep(`unit-${unit.process}`, `systemd unit ${config.app}-${unit.process}@.service (hardened)`, unit.path, unit.content, stagingDir)),
     unitFileStep('unit-current', `systemd unit ${L.currentUnitName} (restores the route to the current release after a boot)`, L.currentUnit, files.currentUnit.content, stagingDir),
     enabledUnitStep(L.currentUnitName),
+    // The schedule is the app user's file: mono deploy rewrites it too, and the service reloads it by itself.
+    managedFileStep({ id: 'cron-spec', describe: `mono cron jobs ${L.cronSpec} (${config.jobs.map((j) => j.name).join(', ') || 'none'})`, path: L.cronSpec, content: cronSpecJson(cronSpec(config)), mode: '0600', owner: u, group: u, stagingDir }),
+    unitFileStep('unit-cron', `systemd unit ${L.cronUnitName} (mono cron, the maintenance scheduler; hardened)`, L.cronUnit, files.cronUnit.content, stagingDir, [tryRestart(L.cronUnitName)]),
+    runningUnitStep(L.cronUnitName),
     managedFileStep({ id: 'nginx-proxy', describe: `nginx include ${L.nginxProxy}`, path: L.nginxProxy, content: files.nginxProxy.content, mode: '0644', owner: 'root', group: 'root', stagingDir, ...nginxCheckAndReload }),
     managedFileStep({ id: 'nginx-site', describe: `nginx site ${L.nginxSite}`, path: L.nginxSite, content: files.nginxSite.content, mode: '0644', owner: 'root', group: 'root', stagingDir, ...nginxCheckAndReload }),
     ...(config.nginx.serverNames.includes('_') ? [disableDefaultSite()] : []),
@@ -182,6 +189,23 @@ function disableDefaultSite(): Step {
   };
 }
 
+/** A service enabled at boot and running now. */
+function runningUnitStep(unit: string): Step {
+  return {
+    id: `run-${unit.replace(/\.service$/, '')}`,
+    describe: `${unit} enabled and running`,
+    async check(t) {
+      const [enabled, active] = await Promise.all([t.run(isEnabled(unit)), t.run(isActive(unit))]);
+      const e = enabled.stdout.trim();
+      const a = active.stdout.trim();
+      return e === 'enabled' && a === 'active' ? ok : needs(`${e || 'not enabled'}, ${a || 'not running'}`);
+    },
+    async apply(t) {
+      await t.run(enableNow(unit));
+    },
+  };
+}
+
 /** A unit enabled at boot (checked with is-enabled, which needs no root). */
 function enabledUnitStep(unit: string): Step {
   return {
@@ -198,7 +222,7 @@ function enabledUnitStep(unit: string): Step {
 }
 
 /** A systemd unit file: verified with systemd-analyze before it replaces the old one, then daemon-reload. */
-function unitFileStep(id: string, describe: string, path: string, content: string, stagingDir: string): Step {
+function unitFileStep(id: string, describe: string, path: string, content: string, stagingDir: string, then: readonly Cmd[] = []): Step {
   return managedFileStep({
     id,
     describe,
@@ -210,6 +234,6 @@ function unitFileStep(id: string, describe: string, path: string, content: strin
     stagingDir,
     validateStaged: (staged) => systemdVerify(staged),
     validationName: 'systemd-analyze verify',
-    afterChange: [daemonReload()],
+    afterChange: [daemonReload(), ...then],
   });
 }

@@ -18,6 +18,8 @@ export interface RenderedSetupFiles {
   readonly privHelper: RenderedFile;
   readonly tmpfiles: RenderedFile;
   readonly currentUnit: RenderedFile;
+  /** The mono cron service (the box's maintenance scheduler). */
+  readonly cronUnit: RenderedFile;
   /** handover.listen: port: the socket and the forwarder that bridge /run/<app>/<release>.sock to the release's port. */
   readonly bridge?: { readonly socket: RenderedFile; readonly service: RenderedFile };
 }
@@ -80,6 +82,7 @@ export function renderSetupFiles(config: Config): RenderedSetupFiles {
     privHelper: renderFile('sudo/priv.sh', layout.privHelper, { ...base, processes: serviceProcesses(config).join(' '), agent_bin: AGENT_BIN, web_listen: config.handover.listen }, config.dir),
     tmpfiles: renderFile('systemd/tmpfiles.conf', layout.tmpfiles, base, config.dir),
     currentUnit: renderFile('systemd/current.service', layout.currentUnit, base, config.dir),
+    cronUnit: renderFile('systemd/cron.service', layout.cronUnit, { ...base, agent_bin: AGENT_BIN, backups: config.backups.dir }, config.dir),
     ...(config.handover.listen === 'port'
       ? {
           bridge: {
