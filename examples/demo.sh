@@ -3,7 +3,7 @@
 # changes nothing), deploy the multi-tenant example app (examples/tenants), then, under client load and with a long job
 # running for tenant "acme", deploy v2: no request fails, other tenants reach v2 at once, acme stays on v1 until its job
 # is done, then moves, and v1 exits by itself. Then a rollback, the releases and the audit log, an encrypted backup of the
-# app's database, copied to a second (offsite) box and verified there, a restore drill of it, and mono status.
+# app's database, copied to a second (offsite) box and verified there, a restore drill of it, the jobs mono cron runs on the box, and mono status.
 # KEEP=1 leaves the boxes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -110,6 +110,10 @@ mono sandbox ssh --name "$name-offsite" -- "cd /srv/backups/tenants/tenants && l
 
 say "mono restore-test: the drill: the offsite copy fetched with the box's key, restored into a throwaway cluster, every row checked"
 mono restore-test
+
+say "mono cron: what the box runs by itself (backups, drills, pruning, checks), and one job run now"
+mono cron list
+mono cron run disk
 
 say "mono status: the box at a glance (exit 0: nothing is red)"
 mono status

@@ -100,7 +100,7 @@ test('mono setup installs the scheduler: a hardened service running as the app u
   const list = await run(['cron', 'list']);
   assert.equal(list.code, 0, list.stderr);
   assert.match(list.stdout, /service active/);
-  assert.match(list.stdout, /^disk +\*\/3 \* \* \* \* \* +in \ds/m);
+  assert.match(list.stdout, /^disk +\*\/3 \* \* \* \* \* +(in \ds|running since \d+s ago) /m, "its next run, or the run under way");
   assert.match(list.stdout, /^stale_lock +\*\/5 \* \* \* \* \* /m);
   assert.match(list.stdout, /not scheduled: backup \(off in mono\.yml\), restore_test \(off in mono\.yml\), prune_releases \(off in mono\.yml\), prune_backups \(off in mono\.yml\), tls \(no certificate paths \(nginx\.tls, checks\.tls\.certificates\)\), health \(off in mono\.yml\)/);
   const again = await run(['setup', '--json']);
@@ -184,18 +184,6 @@ test('mono status: one screen, red with exit 5 for a full disk, an old backup an
   writeFileSync(file, readFileSync(file, 'utf8').replace('backups:\n  max_data_loss: 2s\n', ''));
   assert.equal(old.code, 5, old.stdout);
   assert.match(old.stdout, /^ {2}shopdb: newest backup \S+, \d+ s old, OLDER than the allowed data loss \(2 s\)$/m);
-});
-
-test('mono status answers in under a second on one SSH connection', async () => {
-  const times: number[] = [];
-  for (let i = 0; i < 3; i++) {
-    const started = Date.now();
-    const r = await run(['status']);
-    times.push(Date.now() - started);
-    assert.equal(r.code, 0, r.stdout);
-  }
-  times.sort((a, b) => a - b);
-  process.stderr.write(`mono status: ${times.join(', ')} ms\n`);
 });
 
 test('a run missed while the service was stopped runs once when it starts; a stop interrupts the running job, which runs again too', async () => {

@@ -19,6 +19,14 @@ server.listen(listen);
 process.on('SIGTERM', () => server.close(() => process.exit(0)));
 `;
 
+/**
+ * The box's own scheduler (mono cron) must not start a backup, a drill or a prune in the middle of a test that runs one
+ * itself: those jobs are off unless the test sets its schedules. The read-only checks keep their defaults.
+ */
+export function quietSchedules(yaml: string): string {
+  return /^schedules:/m.test(yaml) ? yaml : `${yaml}schedules:\n  backup: "off"\n  restore_test: "off"\n  prune_releases: "off"\n  prune_backups: "off"\n`;
+}
+
 export interface AppProject {
   readonly dir: string;
   write(path: string, content: string | Buffer): void;
@@ -38,7 +46,7 @@ export function appProject(box: BoxInfo, options: { app?: string; procfile?: str
   for (const [path, content] of Object.entries(options.files ?? {})) write(path, content);
   write(
     'mono.yml',
-    `app: ${app}\nhost: root@127.0.0.1:${box.sshPort}\nssh:\n  identity: ${box.keyFile}\n  known_hosts: ${box.knownHostsFile}\n  connect_timeout: 5s\nnginx:\n  listen: 127.0.0.1:${box.httpPort}\nhealth:\n  timeout: 20s\n${options.yaml ?? ''}`,
+    `app: ${app}\nhost: root@127.0.0.1:${box.sshPort}\nssh:\n  identity: ${box.keyFile}\n  known_hosts: ${box.knownHostsFile}\n  connect_timeout: 5s\nnginx:\n  listen: 127.0.0.1:${box.httpPort}\nhealth:\n  timeout: 20s\n${quietSchedules(options.yaml ?? '')}`,
   );
   write('.monoignore', 'mono.yml\n.monoignore\n');
   return { dir, write };

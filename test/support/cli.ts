@@ -1,4 +1,5 @@
 // Runs the real built mono binary (dist/cli/mono.mjs) the way an operator would, and captures its output.
+import { quietSchedules } from './app.js';
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -37,7 +38,7 @@ export function projectFor(box: BoxInfo, extra = '', app = 'shop'): string {
   writeFileSync(join(dir, 'Procfile'), 'web: node server.js\nworker: node worker.js\nrelease: node migrate.js\n');
   writeFileSync(
     join(dir, 'mono.yml'),
-    `app: ${app}\nhost: root@127.0.0.1:${box.sshPort}\nssh:\n  identity: ${box.keyFile}\n  known_hosts: ${box.knownHostsFile}\n  connect_timeout: 5s\nnginx:\n  listen: 127.0.0.1:${box.httpPort}\n${extra}`,
+    `app: ${app}\nhost: root@127.0.0.1:${box.sshPort}\nssh:\n  identity: ${box.keyFile}\n  known_hosts: ${box.knownHostsFile}\n  connect_timeout: 5s\nnginx:\n  listen: 127.0.0.1:${box.httpPort}\n${quietSchedules(extra)}`,
   );
   mkdirSync(join(dir, 'templates'), { recursive: true });
   return dir;

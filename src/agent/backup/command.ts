@@ -36,6 +36,7 @@ export const backupHandler = agentHandler('backup', async (ctx: Context, o: { ro
     db: { name: o.db, user: o.user, port: parseCount(o.port, '--port', 5432), ...(o.host === undefined ? {} : { host: o.host }) },
     info: (m) => ctx.log.info(m),
     warn: (m) => ctx.log.warn(m),
+    onInterrupt: (fn) => ctx.onCleanup(fn),
   });
   let offsite: OffsiteOutcome | undefined;
   if (o.offsite !== undefined) {

@@ -16,7 +16,12 @@ export function takeBackupLock(dir: string, db: string, warn: (m: string) => voi
     try {
       mkdirSync(lock, { mode: 0o700 });
       writeFileSync(`${lock}/holder.json`, JSON.stringify({ pid: process.pid, since: new Date().toISOString(), db }), { mode: 0o600 });
-      return () => rmSync(lock, { recursive: true, force: true });
+      let held = true;
+      // Once only: a second call (the interrupt handler, then the run's own finally) must not remove a later run's lock.
+      return () => {
+        if (held) rmSync(lock, { recursive: true, force: true });
+        held = false;
+      };
     } catch (error) {
       if (errnoCode(error) === 'ENOENT') throw new MonoError('PREREQ_MISSING', `the backups folder ${dir} does not exist`, { hint: 'run `mono setup`: it creates it (0700, owned by the app user)' });
       if (errnoCode(error) !== 'EEXIST') throw error;

@@ -38,6 +38,8 @@ export interface BackupRun {
   readonly db: DatabaseTarget;
   readonly info: (message: string) => void;
   readonly warn: (message: string) => void;
+  /** Registers work for an interrupted run (SIGINT, SIGTERM: mono cron stopping); returns the unregister function. */
+  readonly onInterrupt?: (fn: () => Promise<void>) => () => void;
 }
 
 /** The newest complete backup of a database (its manifest), if any. */
@@ -91,6 +93,12 @@ export async function runBackup(r: BackupRun): Promise<BackupManifest> {
   const started = new Date();
   const id = backupId(started);
   const partial = `${dbDir}/.partial-${id}`;
+  // A run stopped by a signal ends through the process's cleanup, not this function's finally: it leaves nothing either.
+  const unregister = r.onInterrupt?.(async () => {
+    rmSync(partial, { recursive: true, force: true });
+    if (existsSync(dbDir)) recordRun(dbDir, { status: 'failed', at: new Date().toISOString(), error: 'interrupted (SIGINT or SIGTERM) before it finished' });
+    unlock();
+  });
   try {
     mkdirSync(dbDir, { recursive: true, mode: 0o700 });
     for (const stale of readdirSync(dbDir).filter((n) => n.startsWith('.partial-'))) {
@@ -195,6 +203,7 @@ export async function runBackup(r: BackupRun): Promise<BackupManifest> {
     if (!(error instanceof MonoError && (error.code === 'LOCKED' || error.code === 'CHECK_FAILED' && existsSync(`${dbDir}/${id}`)))) recordRun(dbDir, { status: 'failed', at: new Date().toISOString(), error: error instanceof Error ? error.message : String(error) });
     throw error;
   } finally {
+    unregister?.();
     unlock();
   }
 }
