@@ -53,6 +53,10 @@ export function crossFieldProblems(config: Config, raw: RawConfig): Problem[] {
       problems.push(problem(path, `"${expression}" is not a valid cron expression: ${why}`, 'use five fields: minute hour day-of-month month day-of-week, for example "0 3 * * *" (a sixth field in front is seconds), or "off"'));
     }
   }
+  if (config.restore.target === 'scratch' && config.jobs.some((j) => j.name === 'restore_test')) {
+    const path = raw.schedules.restore_test === undefined ? 'restore.target' : 'schedules.restore_test';
+    problems.push(problem(path, 'a scratch drill needs sudo to create its database, and the scheduler on the box runs without it', 'set schedules.restore_test: off and run mono restore-test from your laptop or CI, or use restore.target: cluster'));
+  }
   const offsite = config.backups.offsite;
   if (offsite !== undefined && offsite.target.host === config.target.host && offsite.target.port === config.target.port) {
     problems.push(problem('backups.offsite.host', 'is the app box itself', 'an offsite copy must live on another machine, or it is lost with the box'));

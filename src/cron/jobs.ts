@@ -38,10 +38,12 @@ export const JOB_KINDS: Record<JobName, JobKind> = {
 
 /**
  * The default backup schedule follows backups.max_data_loss: a backup at least twice per allowed loss, so that one failed
- * run does not already break the promise. Daily at 03:17 for 24 h or more.
+ * run does not already break the promise (a backup exactly once per allowed loss would be late by its own run time every
+ * day). Twice a day, at 03:17 and 15:17, for 24 h up to 48 h; daily at 03:17 for 48 h or more.
  */
 export function backupCron(maxDataLossMs: number): string {
-  if (maxDataLossMs >= 24 * HOUR) return '17 3 * * *';
+  if (maxDataLossMs >= 48 * HOUR) return '17 3 * * *';
+  if (maxDataLossMs >= 24 * HOUR) return '17 3,15 * * *';
   if (maxDataLossMs >= 2 * HOUR) return `17 */${Math.min(12, Math.floor(maxDataLossMs / HOUR / 2))} * * *`;
   return `*/${Math.max(5, Math.min(30, Math.floor(maxDataLossMs / MINUTE / 2)))} * * * *`;
 }

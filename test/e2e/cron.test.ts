@@ -215,7 +215,7 @@ test('a run missed while the service was stopped runs once when it starts; a sto
 });
 
 test('mono cron run runs a job now and streams its output; a drill run by the service that fails turns mono status red; wrong jobs are clear errors', async () => {
-  // The drill runs in the service: it starts its unit through sudo and the privileged helper from the hardened scheduler.
+  // The drill runs in the service itself: the hardened scheduler has no sudo (NoNewPrivileges), so the drill restores in process into its own throwaway cluster.
   const drills = (every: string): string => `schedules:\n  ${OFF.replace('restore_test: "off"', `restore_test: "${every}"`)}\n  disk: "off"\n  stale_lock: "0 0 1 1 *"\nrestore:\n  checks:\n    - name: notes\n      sql: SELECT count(*) FROM notes\n      expect: "1"\n`;
   configure(drills('*/5 * * * * *'));
   await deploy();

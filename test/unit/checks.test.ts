@@ -2,8 +2,10 @@
 // Every assert.ok has a message: without one, Node 20 parses tsx's one-line output to describe the failure, which takes minutes.
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -194,6 +196,30 @@ test('checkHealth: ok when the socket and nginx both answer 2xx; the Host header
   }
 });
 
+test('checkHealth over HTTPS: nginx with TLS is asked on its HTTPS port with the Host as server name (a self-signed certificate is no failure)', async () => {
+  const dir = tempDir();
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '5', '-subj', '/CN=shop.example', '-keyout', 'k', '-out', 'c'], { cwd: dir, stdio: 'ignore' });
+  const socketPath = join(dir, 'current.sock');
+  const app = await serve(socketPath, 200);
+  const names: string[] = [];
+  const nginx = createHttpsServer({ key: readFileSync(join(dir, 'k')), cert: readFileSync(join(dir, 'c')), SNICallback: (name, cb) => { names.push(name); cb(null); } }, (req, res) => res.writeHead(req.headers.host === 'shop.example' ? 200 : 421).end());
+  await new Promise<void>((resolve) => nginx.listen({ port: 0, host: '127.0.0.1' }, resolve));
+  nginx.unref();
+  const port = (nginx.address() as AddressInfo).port;
+  try {
+    const r = await checkHealth({ socketPath, path: '/health', timeoutMs: 2000, nginx: { port, host: 'shop.example', tls: true } });
+    assert.equal(r.status, 'ok', r.message);
+    assert.match(r.message, new RegExp(`nginx on https://127\\.0\\.0\\.1:${port} \\(Host shop\\.example\\) answered 200`));
+    assert.deepEqual(names, ['shop.example']);
+    const plain = await checkHealth({ socketPath, path: '/health', timeoutMs: 2000, nginx: { port, host: 'shop.example' } });
+    assert.equal(plain.status, 'fail', 'plain HTTP to a TLS port is no answer');
+  } finally {
+    await close(app.server);
+    nginx.closeAllConnections();
+    nginx.close();
+  }
+});
+
 test('checkHealth: a 500, a missing socket, a refused port and a timeout each fail and say which and how', { timeout: 10_000 }, async () => {
   const dir = tempDir();
   const socketPath = join(dir, 'current.sock');
@@ -302,4 +328,17 @@ test('mono agent check … through the CLI: the JSON line and the exit status', 
   assert.equal(tls.status, 5);
   assert.equal((JSON.parse(tls.stdout) as { message: string }).message, `${join(root, 'nope.pem')} does not exist`);
   assert.match(tls.stderr, /^error: .*nope\.pem does not exist$/m);
+
+  // Before the first deploy there is nothing to probe, and that is no failure; once a release is current, its socket must answer.
+  const health = ['health', '--root', root, '--app', 'zz-not-an-app', '--path', '/up', '--timeout-ms', '500'];
+  const fresh = mono(health);
+  assert.equal(fresh.status, 0, fresh.stderr);
+  assert.equal((JSON.parse(fresh.stdout) as { message: string }).message, 'nothing to check: no release has been deployed yet');
+  symlinkSync('releases/r1', join(root, 'current'));
+  const deployed = mono(health);
+  assert.equal(deployed.status, 5, deployed.stdout);
+  assert.match(deployed.stderr, /^error: no current release is serving \(the socket \/run\/zz-not-an-app\/current\.sock is missing\)$/m);
+  const tlsOnly = mono([...health, '--nginx-tls']);
+  assert.equal(tlsOnly.status, 2);
+  assert.match(tlsOnly.stderr, /--nginx-tls asks nginx over HTTPS: it needs --nginx-port/);
 });

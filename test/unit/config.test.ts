@@ -84,6 +84,8 @@ const TABLE: readonly (readonly [string, string, readonly string[]])[] = [
   ['invalid cron', BASE + 'schedules:\n  backup: "every night"\n', ['schedules.backup: "every night" is not a valid cron expression: expected 5 or 6 fields but got 2 (hint: use five fields: minute hour day-of-month month day-of-week, for example "0 3 * * *" (a sixth field in front is seconds), or "off")']],
   ['cron field out of range, with a timeout', BASE + 'schedules:\n  disk:\n    cron: "61 * * * *"\n    timeout: 1m\n', ['schedules.disk.cron: "61 * * * *" is not a valid cron expression: 61 is a invalid expression for minute (hint: use five fields: minute hour day-of-month month day-of-week, for example "0 3 * * *" (a sixth field in front is seconds), or "off")']],
   ['unknown job', BASE + 'schedules:\n  backups: "0 3 * * *"\n', ['schedules.backups: unknown key (hint: did you mean backup?)']],
+  ['scheduled scratch drill', BASE + 'databases:\n  - name: shopdb\nrestore:\n  target: scratch\n', ['restore.target: a scratch drill needs sudo to create its database, and the scheduler on the box runs without it (hint: set schedules.restore_test: off and run mono restore-test from your laptop or CI, or use restore.target: cluster)']],
+  ['scratch drill set to a schedule', BASE + 'databases:\n  - name: shopdb\nrestore:\n  target: scratch\nschedules:\n  restore_test: "0 4 * * 0"\n', ['schedules.restore_test: a scratch drill needs sudo to create its database, and the scheduler on the box runs without it (hint: set schedules.restore_test: off and run mono restore-test from your laptop or CI, or use restore.target: cluster)']],
   ['ping URL for a job mono does not run', BASE + 'notifications:\n  ping:\n    prune: https://hc-ping.com/x\n', ['notifications.ping.prune: is not a job mono runs (hint: ping URLs can be set for: backup, restore_test, prune_releases, prune_backups, disk, tls, health, stale_lock)']],
   ['smoke check without a verdict', BASE + 'restore:\n  checks:\n    - name: orders\n      sql: SELECT count(*) FROM orders\n', ['restore.checks[0]: a check needs expect or max_age (hint: add expect: "<value>" or max_age: 6h)']],
   ['missing env secret', BASE + 'notifications:\n  webhook: $MONO_HOOK\n', ['notifications.webhook: environment variable MONO_HOOK is not set (hint: export MONO_HOOK=… before running mono, or write the value itself)']],
@@ -102,6 +104,12 @@ for (const [name, yaml, expected] of TABLE) {
     assert.deepEqual(problems(yaml), expected);
   });
 }
+
+test('a scratch drill target is fine once the scheduled drill is off', () => {
+  const config = parseConfig(BASE + 'databases:\n  - name: shopdb\nrestore:\n  target: scratch\nschedules:\n  restore_test: "off"\n', join(project(), 'mono.yml'), {});
+  assert.equal(config.restore.target, 'scratch');
+  assert.deepEqual(config.jobs.map((j) => j.name).filter((n) => n.startsWith('restore')), []);
+});
 
 test('every problem is reported at once', () => {
   const found = problems('app: Shop\nhost: nohost\nnginx:\n  listen: 0\n  servr: x\n');

@@ -27,13 +27,14 @@ test('default schedules: what has something to do on this box; "off" and {cron, 
   const bare = config('');
   assert.deepEqual(bare.jobs.map((j) => `${j.name} ${j.cron}`), ['prune_releases 7 5 * * *', 'disk */10 * * * *', 'health */5 * * * *', 'stale_lock */15 * * * *']);
   const full = config('databases:\n  - name: shopdb\nnginx:\n  tls:\n    certificate: /etc/ssl/shop.pem\n    key: /etc/ssl/shop.key\nschedules:\n  health: "off"\n  disk:\n    cron: "*/5 * * * * *"\n    timeout: 30s\n');
-  assert.deepEqual(full.jobs.map((j) => `${j.name} ${j.cron} ${j.source}`), ['backup 17 3 * * * default', 'restore_test 47 4 * * 0 default', 'prune_releases 7 5 * * * default', 'prune_backups 27 5 * * * default', 'disk */5 * * * * * config', 'tls 37 6 * * * default', 'stale_lock */15 * * * * default']);
+  assert.deepEqual(full.jobs.map((j) => `${j.name} ${j.cron} ${j.source}`), ['backup 17 3,15 * * * default', 'restore_test 47 4 * * 0 default', 'prune_releases 7 5 * * * default', 'prune_backups 27 5 * * * default', 'disk */5 * * * * * config', 'tls 37 6 * * * default', 'stale_lock */15 * * * * default']);
   assert.equal(full.jobs.find((j) => j.name === 'disk')?.timeoutMs, 30_000);
   assert.equal(full.jobs.find((j) => j.name === 'backup')?.timeoutMs, 6 * 3600_000);
 });
 
 test('the default backup schedule backs up at least twice per allowed data loss', () => {
-  assert.equal(backupCron(24 * 3600_000), '17 3 * * *');
+  assert.equal(backupCron(48 * 3600_000), '17 3 * * *');
+  assert.equal(backupCron(24 * 3600_000), '17 3,15 * * *');
   assert.equal(backupCron(6 * 3600_000), '17 */3 * * *');
   assert.equal(backupCron(2 * 3600_000), '17 */1 * * *');
   assert.equal(backupCron(3600_000), '*/30 * * * *');

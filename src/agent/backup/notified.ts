@@ -57,7 +57,7 @@ export const notifiedBackupHandler: AgentHandler<BackupOptions & { strict?: bool
     // --strict (mono cron): a run the alerts call failed (its offsite copy pending or damaged) exits 5, as mono backup does.
     const verdict = strict === true && (code === undefined || code === 0) ? judgeBackup(log.lastData(), []) : undefined;
     if (verdict?.status === 'fail') {
-      ctx.log.warn(verdict.message);
+      ctx.log.error(verdict.message, verdict.hint);
       return ExitCode.remote;
     }
     return code;

@@ -1,6 +1,8 @@
 // Handlers of `mono agent check disk|tls|health|lock`: one CheckResult JSON line on stdout; exit 0 (ok, warning) or 5 (fail).
 import type { Context } from '../../cli/context.js';
 import { MonoError } from '../../errors.js';
+import { lstatSync } from 'node:fs';
+import { errnoCode } from '../fs-errors.js';
 import { agentHandler } from '../handler.js';
 import { lockStatus } from '../lock.js';
 import { parseApp, parseCount } from '../options.js';
@@ -24,8 +26,8 @@ export const tlsHandler = agentHandler('check tls', async (ctx: Context, o: { ro
   return reportCheck(ctx, judgeTls(o.cert.map((file) => readCertificate(file, now)), { warnDays: parseCount(o.warnDays, '--warn-days'), now }));
 });
 
-export const healthHandler = agentHandler('check health', async (ctx: Context, o: { root?: string; app?: string; path?: string; nginxPort?: string; host?: string; timeoutMs?: string }) => {
-  requireRoot(o.root);
+export const healthHandler = agentHandler('check health', async (ctx: Context, o: { root?: string; app?: string; path?: string; nginxPort?: string; host?: string; nginxTls?: boolean; nginxAddress?: string; timeoutMs?: string }) => {
+  const root = requireRoot(o.root);
   const app = parseApp(o.app);
   if (app === undefined) throw new MonoError('USAGE', '--app is required');
   if (o.path === undefined || !o.path.startsWith('/')) throw new MonoError('USAGE', `--path must start with "/", got ${JSON.stringify(o.path ?? '')}`);
@@ -34,7 +36,11 @@ export const healthHandler = agentHandler('check health', async (ctx: Context, o
   const port = o.nginxPort === undefined ? undefined : parseCount(o.nginxPort, '--nginx-port');
   if (port === undefined && o.host !== undefined) throw new MonoError('USAGE', '--host is the Host header of the request through nginx: it needs --nginx-port');
   if (port !== undefined && (port < 1 || port > 65535)) throw new MonoError('USAGE', `--nginx-port must be a port (1-65535), got ${port}`);
-  const nginx = port === undefined ? {} : { nginx: { port, ...(o.host === undefined ? {} : { host: o.host }) } };
+  if (port === undefined && o.nginxTls === true) throw new MonoError('USAGE', '--nginx-tls asks nginx over HTTPS: it needs --nginx-port');
+  const nginx = port === undefined ? {} : { nginx: { port, address: bracketless(o.nginxAddress ?? '127.0.0.1'), tls: o.nginxTls === true, ...(o.host === undefined ? {} : { host: o.host }) } };
+  if (!deployed(agentPaths(root).current)) {
+    return reportCheck(ctx, { check: 'health', status: 'ok', message: 'nothing to check: no release has been deployed yet', details: { path: o.path, probes: [] } });
+  }
   return reportCheck(ctx, await checkHealth({ socketPath: `/run/${app}/current.sock`, path: o.path, timeoutMs, ...nginx }));
 });
 
@@ -48,4 +54,20 @@ function percent(value: string | undefined, option: string): number {
   const n = parseCount(value, option);
   if (n < 1 || n > 100) throw new MonoError('USAGE', `${option} must be a percentage from 1 to 100, got ${n}`);
   return n;
+}
+
+/** Whether the box has a current release at all (the current link exists, even if it points nowhere). */
+function deployed(current: string): boolean {
+  try {
+    lstatSync(current);
+    return true;
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT') return false;
+    throw error;
+  }
+}
+
+/** [::1] → ::1, as node:http wants an IPv6 host. */
+function bracketless(address: string): string {
+  return address.startsWith('[') && address.endsWith(']') ? address.slice(1, -1) : address;
 }

@@ -1,5 +1,6 @@
 // The health check: GET <path> from the current release on its unix socket and, given a port, through nginx on loopback.
 import { request } from 'node:http';
+import { request as requestTls } from 'node:https';
 import { errnoCode, errorMessage } from '../fs-errors.js';
 import type { CheckResult } from './result.js';
 
@@ -18,7 +19,8 @@ export interface HealthOptions {
   readonly socketPath: string;
   readonly path: string;
   readonly timeoutMs: number;
-  readonly nginx?: { readonly port: number; readonly host?: string };
+  /** tls: nginx is asked over HTTPS (its certificate is not verified here: the tls job watches it). */
+  readonly nginx?: { readonly port: number; readonly address?: string; readonly host?: string; readonly tls?: boolean };
 }
 
 export const APP_HINT = 'see `mono status` and `mono logs` for the app\'s web process';
@@ -28,7 +30,7 @@ export async function checkHealth(o: HealthOptions): Promise<CheckResult> {
   const probes = [await probe('app', { socketPath: o.socketPath }, o)];
   if (o.nginx !== undefined) {
     const headers = o.nginx.host === undefined ? {} : { host: o.nginx.host };
-    probes.push(await probe('nginx', { host: '127.0.0.1', port: o.nginx.port, headers }, o));
+    probes.push(await probe('nginx', { host: o.nginx.address ?? '127.0.0.1', port: o.nginx.port, headers, tls: o.nginx.tls === true, ...(o.nginx.host === undefined ? {} : { servername: o.nginx.host }) }, o));
   }
   return judgeHealth(probes, o);
 }
@@ -52,8 +54,11 @@ export function judgeHealth(probes: readonly Probe[], o: { path: string; timeout
 }
 
 /** One GET with an overall deadline; never throws. */
-function probe(via: Probe['via'], where: { socketPath: string } | { host: string; port: number; headers: Record<string, string> }, o: HealthOptions): Promise<Probe> {
-  const target = 'socketPath' in where ? where.socketPath : `${where.host}:${where.port}`;
+type Where = { socketPath: string } | { host: string; port: number; headers: Record<string, string>; tls: boolean; servername?: string };
+
+function probe(via: Probe['via'], where: Where, o: HealthOptions): Promise<Probe> {
+  const target = 'socketPath' in where ? where.socketPath : `${where.tls ? 'https://' : ''}${where.host}:${where.port}`;
+  const tls = 'tls' in where && where.tls;
   const started = Date.now();
   return new Promise((resolve) => {
     let done = false;
@@ -65,10 +70,12 @@ function probe(via: Probe['via'], where: { socketPath: string } | { host: string
       const ok = r.status !== undefined && r.status >= 200 && r.status < 300;
       resolve({ via, target, ok, ...r, ms: Date.now() - started });
     };
-    const req = request({ ...where, path: o.path, method: 'GET', agent: false, headers: { connection: 'close', ...('headers' in where ? where.headers : {}) } }, (res) => {
+    const options = { ...where, path: o.path, method: 'GET', agent: false, headers: { connection: 'close', ...('headers' in where ? where.headers : {}) } };
+    const onResponse = (res: import('node:http').IncomingMessage): void => {
       res.resume();
       finish({ ...(res.statusCode === undefined ? {} : { status: res.statusCode }) });
-    });
+    };
+    const req = tls ? requestTls({ ...options, rejectUnauthorized: false }, onResponse) : request(options, onResponse);
     req.on('error', (error) => finish({ error: errnoCode(error) ?? errorMessage(error) }));
     const timer = setTimeout(() => finish({ error: 'timeout' }), o.timeoutMs);
     req.end();

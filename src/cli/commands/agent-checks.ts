@@ -30,12 +30,14 @@ export function registerChecks(agent: Command): void {
 
   check
     .command('health')
-    .description('GET --path from the current release on /run/<app>/current.sock and, with --nginx-port, through nginx on 127.0.0.1; fail unless 2xx')
+    .description('GET --path from the current release on /run/<app>/current.sock and, with --nginx-port, through nginx (127.0.0.1 unless --nginx-address); fail unless 2xx')
     .requiredOption(...ROOT)
     .requiredOption('--app <name>', 'app name (its socket is /run/<app>/current.sock)')
     .requiredOption('--path <path>', 'the health path, e.g. /health')
     .option('--nginx-port <n>', 'also ask nginx on 127.0.0.1:<n>')
-    .option('--host <name>', 'the Host header of the request through nginx')
+    .option('--host <name>', 'the Host header (and TLS server name) of the request through nginx')
+    .option('--nginx-address <ip>', 'the address nginx listens on', '127.0.0.1')
+    .option('--nginx-tls', 'ask nginx over HTTPS (the certificate is not verified: the tls job watches it)')
     .option('--timeout-ms <n>', 'how long each request may take', '5000')
     .action(lazy(async () => (await commands()).healthHandler));
 

@@ -36,7 +36,7 @@ export function jobSteps(config: Config, job: JobName): CronStep[] {
       return [step(['check', 'tls'], [...tlsCertificates(config).flatMap((f) => ['--cert', f]), '--warn-days', String(c.tls.warnDays)])];
     case 'health': {
       const host = config.nginx.serverNames.find((n) => /^[a-z0-9.-]+$/i.test(n)) ?? 'localhost';
-      return [step(['check', 'health'], ['--app', config.app, '--path', config.health.path, '--nginx-port', String(config.nginx.listen.port), '--host', host, '--timeout-ms', String(Math.min(config.health.timeoutMs, 30_000))])];
+      return [step(['check', 'health'], ['--app', config.app, '--path', config.health.path, ...nginxTarget(config), '--host', host, '--timeout-ms', String(Math.min(config.health.timeoutMs, 30_000))])];
     }
     case 'stale_lock':
       return [step(['check', 'lock'], ['--max-held-ms', String(c.lock.maxHeldMs)])];
@@ -50,4 +50,12 @@ export function cronSpec(config: Config): CronSpec {
     root: layoutOf(config).root,
     jobs: config.jobs.map((j) => ({ name: j.name, cron: j.cron, timeoutMs: j.timeoutMs, selfAlerting: SELF_ALERTING.has(j.name), steps: jobSteps(config, j.name) })),
   };
+}
+
+/** Where the health job asks nginx: the HTTPS listener when the site has TLS (plain HTTP only redirects there), on loopback unless nginx listens on one address only. */
+function nginxTarget(config: Config): string[] {
+  const tls = config.nginx.tls;
+  const listen = tls?.listen ?? config.nginx.listen;
+  const address = listen.address === undefined || listen.address === '0.0.0.0' || listen.address === '[::]' || listen.address === '*' ? undefined : listen.address;
+  return ['--nginx-port', String(listen.port), ...(address === undefined ? [] : ['--nginx-address', address]), ...(tls === undefined ? [] : ['--nginx-tls'])];
 }
