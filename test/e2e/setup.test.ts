@@ -106,6 +106,30 @@ test('a change that an earlier run left unfinished is redone (checked and reload
   assert.equal(gone.stdout, 'proxy.conf', 'the pending marker is gone');
 });
 
+test('the agent: a damaged file is put back, and a box with the single-file agent of older monos is moved to the folder', async () => {
+  const chunk = (await boxSsh(box, 'cd /usr/local/lib/mono/agent && ls chunks | head -1')).stdout.trim();
+  assert.match(chunk, /\.mjs$/);
+  assert.equal((await boxSsh(box, `echo tampered >> /usr/local/lib/mono/agent/chunks/${chunk}`)).code, 0);
+  const repaired = await mono(['setup', '--json'], { cwd: project });
+  assert.equal(repaired.code, 0, repaired.stderr);
+  const ends = (out: string) => out.trim().split('\n').map((l) => JSON.parse(l) as { type: string; status?: string; id?: string; reason?: string }).filter((e) => e.type === 'step.end' && e.status === 'changed');
+  assert.deepEqual(ends(repaired.stdout).map((e) => [e.id, e.reason]), [['agent', 'a file differs from its SHA256SUMS (damaged or edited)']]);
+  // An older mono's layout: the bundle as one file, the wrapper pointing at it, no agent folder.
+  // (A stand-in for the old agent that stays up, as the old scheduler would, when the service is restarted on it.)
+  const legacy = await boxSsh(box, 'set -e; cd /usr/local/lib/mono; rm -rf agent agent-*; printf "#!/bin/sh\\nexec node /usr/local/lib/mono/mono.mjs \\"\\$@\\"\\n" > /usr/local/bin/mono; echo "setInterval(() => {}, 1 << 30);" > mono.mjs');
+  assert.equal(legacy.code, 0, legacy.stderr);
+  const upgraded = await mono(['setup', '--json'], { cwd: project });
+  assert.equal(upgraded.code, 0, upgraded.stderr);
+  assert.deepEqual(ends(upgraded.stdout).map((e) => [e.id, e.reason]), [['agent', 'missing'], ['agent-bin', 'content differs']]);
+  const after = await boxSsh(box, 'cd /usr/local/lib/mono && ls -A && readlink agent && mono --version && (cd agent && sha256sum --quiet --strict -c SHA256SUMS && echo sums ok)');
+  assert.equal(after.code, 0, after.stderr);
+  assert.match(after.stdout, /^agent\nagent-[0-9a-f]{16}\npriv-shop\nagent-[0-9a-f]{16}\n\d+\.\d+\.\d+\nsums ok\n?$/, 'the old single file is gone');
+  const scheduler = await boxSsh(box, 'systemctl is-active shop-cron.service && tr "\\0" " " < /proc/$(systemctl show -p MainPID --value shop-cron.service)/cmdline');
+  assert.match(scheduler.stdout, /^active\nnode \/usr\/local\/lib\/mono\/agent\/mono\.mjs agent cron serve /, 'mono cron was restarted on the new agent');
+  const again = await mono(['setup', '--json'], { cwd: project });
+  assert.deepEqual(ends(again.stdout), [], 'and the next run changes nothing');
+});
+
 test('the deploy user can run what mono needs through sudo, and nothing else', async () => {
   const asShop = (cmd: string) => boxSsh(box, `su -s /bin/sh shop -c ${quoteArg(cmd)}`);
   const allowed = await asShop('sudo -n /usr/local/lib/mono/priv-shop is-active web r1; echo "rc=$?"');

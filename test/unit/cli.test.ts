@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -16,9 +16,12 @@ test('npx mono works from the project (npm ci builds it through prepare)', () =>
 
 test('the agent bundle runs on its own, without node_modules', () => {
   const dir = mkdtempSync(join(tmpdir(), 'mono-agent-'));
-  const bundle = join(dir, 'mono.mjs');
-  writeFileSync(bundle, readFileSync(join(repo, 'dist', 'agent', 'mono.mjs')));
-  assert.equal(execFileSync(process.execPath, [bundle, '--version'], { cwd: dir, encoding: 'utf8' }).trim(), pkg.version);
+  cpSync(join(repo, 'dist', 'agent'), dir, { recursive: true });
+  assert.equal(execFileSync(process.execPath, [join(dir, 'mono.mjs'), '--version'], { cwd: dir, encoding: 'utf8' }).trim(), pkg.version);
+  // A verb that loads its own chunks works too (the folder is all the agent needs).
+  const root = mkdtempSync(join(tmpdir(), 'mono-agent-root-'));
+  const lock = JSON.parse(execFileSync(process.execPath, [join(dir, 'mono.mjs'), 'agent', 'lock', 'status', '--root', root], { cwd: dir, encoding: 'utf8' })) as { locked: boolean };
+  assert.equal(lock.locked, false);
 });
 
 test('an unknown command is a usage error (exit 2)', async () => {

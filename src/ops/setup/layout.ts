@@ -3,7 +3,10 @@ import type { Config } from '../../config/types.js';
 
 export const NGINX_GROUP = 'www-data';
 export const AGENT_DIR = '/usr/local/lib/mono';
-export const AGENT_BUNDLE = `${AGENT_DIR}/mono.mjs`;
+/** The agent in use: <AGENT_DIR>/agent is a symlink to agent-<id>, a folder with mono.mjs and its chunks. */
+export const AGENT_BUNDLE = `${AGENT_DIR}/agent/mono.mjs`;
+/** Where mono before 0.1 kept the agent as one file; removed once the wrapper points at the folder. */
+export const LEGACY_AGENT_BUNDLE = `${AGENT_DIR}/mono.mjs`;
 export const AGENT_BIN = '/usr/local/bin/mono';
 export const STAGING_DIR = '/var/lib/mono/staging';
 

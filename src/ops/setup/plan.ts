@@ -10,7 +10,9 @@ import { enableNow, enableUnit, isActive, isEnabled, tryRestart } from '../../co
 import { cronSpecJson } from '../../cron/spec.js';
 import { cronSpec } from '../cron/plan.js';
 import type { BoxFacts } from './facts.js';
-import { AGENT_BIN, AGENT_BUNDLE, AGENT_DIR, layoutOf, NGINX_GROUP, STAGING_DIR } from './layout.js';
+import { agentStep } from './agent-step.js';
+import { AGENT_BIN, AGENT_BUNDLE, AGENT_DIR, LEGACY_AGENT_BUNDLE, layoutOf, NGINX_GROUP, STAGING_DIR } from './layout.js';
+import type { AgentBundle } from '../package-files.js';
 import { managedFileStep } from './managed-file.js';
 import { notifySettingsStep } from './notify-step.js';
 import type { RenderedSetupFiles } from './render-files.js';
@@ -20,7 +22,7 @@ export interface SetupInputs {
   readonly config: Config;
   readonly facts: BoxFacts;
   readonly files: RenderedSetupFiles;
-  readonly agentBundle: Buffer;
+  readonly agentBundle: AgentBundle;
   readonly version: string;
   /** Public keys (OpenSSH lines) that may log in as the deploy user. */
   readonly authorizedKeys: readonly string[];
@@ -99,22 +101,21 @@ export function buildSetupPlan(inputs: SetupInputs): Step[] {
       { path: `${L.runDir}/tenants`, mode: '2750', owner: u, group: NGINX_GROUP },
     ]),
     nodeRuntimeStep(AGENT_BIN),
-    managedFileStep({ id: 'agent-bin', describe: `${AGENT_BIN} command`, path: AGENT_BIN, content: AGENT_WRAPPER, mode: '0755', owner: 'root', group: 'root', stagingDir }),
+    // The agent first, the wrapper that runs it second: on an upgrade the wrapper never points at a missing agent.
+    agentStep({ dir: AGENT_DIR, bundle: inputs.agentBundle, version: inputs.version, afterChange: [probe(['node', AGENT_BUNDLE, '--version']), tryRestart(L.cronUnitName)] }),
     managedFileStep({
-      id: 'agent',
-      describe: `mono agent ${inputs.version} (${AGENT_BUNDLE})`,
-      path: AGENT_BUNDLE,
-      content: inputs.agentBundle,
-      mode: '0644',
+      id: 'agent-bin',
+      describe: `${AGENT_BIN} command`,
+      path: AGENT_BIN,
+      content: AGENT_WRAPPER,
+      mode: '0755',
       owner: 'root',
       group: 'root',
       stagingDir,
-      // The bundle must start on the box's Node.js before it replaces the one that works.
-      validateStaged: (staged) => probe(['node', staged, '--version'], { privileged: true }),
-      validationName: "the box's Node.js",
-      failHint: 'the agent bundle does not start on the box: check `node --version` there (>= 18 needed) and reinstall mono locally',
-      // The scheduler runs the agent's code: a new agent restarts it (jobs it interrupts run again when it starts).
-      afterChange: [runAgentVersion(AGENT_BIN), tryRestart(L.cronUnitName)],
+      validateStaged: (staged) => probe(['sh', '-n', staged], { privileged: true }),
+      validationName: 'sh -n',
+      // A new wrapper runs another agent: restart the scheduler on it, then drop the single-file agent of older monos.
+      afterChange: [runAgentVersion(AGENT_BIN), tryRestart(L.cronUnitName), removeFile(LEGACY_AGENT_BUNDLE)],
     }),
     managedFileStep({
       id: 'priv-helper',
