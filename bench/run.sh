@@ -5,6 +5,7 @@ cd "$(dirname "$0")/.."
 [ -f dist/cli/mono.mjs ] || npm run build
 npx tsx bench/startup.ts
 npx tsx bench/setup-noop.ts
+npx tsx bench/status.ts
 npx tsx bench/upload.ts
 npx tsx bench/handover.ts
 npx tsx bench/backup.ts

@@ -5,7 +5,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sandboxDown, sandboxDownSync, sandboxUp, sshArgv } from '../src/sandbox/index.js';
-import { compare, log, MONO, onBox, report } from './lib.js';
+import { compare, log, median, MONO, onBox, report, timeOnce } from './lib.js';
 
 const name = `bench-status-${process.pid}`;
 process.on('exit', () => sandboxDownSync(name));
@@ -26,6 +26,11 @@ try {
   const runs = Number(process.env['RUNS'] ?? 9);
   const result = compare('mono status vs ssh box true', [process.execPath, MONO, '--config', join(dir, 'mono.yml'), 'status'], sshArgv(box, ['true']), runs);
   report(result, { maxMs: 1000 });
+  // Where the time goes: the agent's part (one `mono agent status` on the box, over a plain ssh) and the CLI's start.
+  const agent = compare('  of which: ssh box mono agent status vs ssh box true', sshArgv(box, ['/usr/local/bin/mono', 'agent', 'status', '--root', '/srv/shop', '--app', 'shop']), sshArgv(box, ['true']), runs);
+  process.stdout.write(`${agent.name}: ${agent.subjectMs.toFixed(0)} ms vs ${agent.baselineMs.toFixed(0)} ms (the agent adds ${(agent.subjectMs - agent.baselineMs).toFixed(0)} ms)\n`);
+  const local = median(Array.from({ length: runs }, () => timeOnce([process.execPath, MONO, '--version'])));
+  process.stdout.write(`  of which: mono --version here (Node start and the CLI entry): ${local.toFixed(0)} ms\n`);
 } finally {
   await sandboxDown(name);
 }

@@ -4,9 +4,9 @@ import { readFileSync } from 'node:fs';
 import { cpus, loadavg, uptime } from 'node:os';
 import type { Context } from '../cli/context.js';
 import { MonoError } from '../errors.js';
-import { backupListing } from './backup/command.js';
+import { backupListing } from './backup/listing.js';
 import { diskUsage, type DiskUsage } from './checks/disk.js';
-import { cronListing, type CronListing } from './cron/command.js';
+import { cronListing, type CronListing } from './cron/listing.js';
 import { errorMessage } from './fs-errors.js';
 import { agentHandler } from './handler.js';
 import { listStates } from './handover/journal.js';
@@ -46,13 +46,8 @@ export const statusHandler = agentHandler('status', async (ctx: Context, o: { ro
   if (app === undefined) throw new MonoError('USAGE', 'status needs --app <name>');
   const paths = agentPaths(root);
   const dbs = (o.dbs ?? '').split(',').filter(Boolean);
-  let cron: CronListing | { error: string };
-  try {
-    cron = cronListing(root);
-  } catch (error) {
-    cron = { error: errorMessage(error) };
-  }
-  const [releases, lock] = await Promise.all([listReleases(root, { app }), lockStatus(paths)]);
+  const cronOrError = (): Promise<CronListing | { error: string }> => cronListing(root).catch((error: unknown) => ({ error: errorMessage(error) }));
+  const [releases, lock, cron] = await Promise.all([listReleases(root, { app }), lockStatus(paths), cronOrError()]);
   ctx.log.data(
     JSON.stringify({
       box: boxFacts(o.diskPath ?? [root]),

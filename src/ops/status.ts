@@ -4,7 +4,7 @@
 // that any monitor can run it.
 import type { Context } from '../cli/context.js';
 import type { LockInfo, ReleaseInfo } from '../release/protocol.js';
-import type { CronListing } from '../agent/cron/command.js';
+import type { CronListing } from '../agent/cron/listing.js';
 import type { BoxFacts } from '../agent/status.js';
 import { judgeDisk } from '../agent/checks/disk.js';
 import type { Config } from '../config/types.js';

@@ -2,7 +2,7 @@
 // schedules, the spec sent to the box, alerts that open, repeat daily and close, judging a step, the overlap claim,
 // timeouts and a stop.
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -10,11 +10,11 @@ import { parseConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/types.js';
 import { backupCron } from '../../src/cron/jobs.js';
 import { alertWanted, nextAlert, REPEAT_MS, type ActiveAlert } from '../../src/cron/alerts.js';
-import { parseCronSpec, type CronJobSpec } from '../../src/cron/spec.js';
+import { cronSpecJson, cronSpecPath, parseCronSpec, type CronJobSpec } from '../../src/cron/spec.js';
 import { cronSpec } from '../../src/ops/cron/plan.js';
 import { judgeStep, runJob } from '../../src/agent/cron/runner.js';
 import { CronStore } from '../../src/agent/cron/store.js';
-import { nextRun } from '../../src/agent/cron/service.js';
+import { cronListing, nextRun } from '../../src/agent/cron/listing.js';
 import { MonoError } from '../../src/errors.js';
 
 function config(yaml: string, procfile = 'web: node server.js\n'): Config {
@@ -32,14 +32,14 @@ test('default schedules: what has something to do on this box; "off" and {cron, 
   assert.equal(full.jobs.find((j) => j.name === 'backup')?.timeoutMs, 6 * 3600_000);
 });
 
-test('the default backup schedule backs up at least twice per allowed data loss', () => {
+test('the default backup schedule backs up at least twice per allowed data loss', async () => {
   assert.equal(backupCron(48 * 3600_000), '17 3 * * *');
   assert.equal(backupCron(24 * 3600_000), '17 3,15 * * *');
   assert.equal(backupCron(6 * 3600_000), '17 */3 * * *');
   assert.equal(backupCron(2 * 3600_000), '17 */1 * * *');
   assert.equal(backupCron(3600_000), '*/30 * * * *');
   assert.equal(backupCron(10 * 60_000), '*/5 * * * *');
-  for (const expression of [backupCron(6 * 3600_000), backupCron(3600_000)]) assert.ok(nextRun(expression) !== undefined, expression);
+  for (const expression of [backupCron(6 * 3600_000), backupCron(3600_000)]) assert.ok((await nextRun(expression)) !== undefined, expression);
 });
 
 test('the spec sent to the box: agent verbs per job, never a shell line; backups strict, drills without an id', () => {
@@ -172,4 +172,29 @@ test('runJob: a stop (the service stopping) interrupts the run, which keeps no a
   assert.equal(run.status, 'interrupted');
   assert.deepEqual(store.alerts(), {});
   assert.equal(store.running('disk'), undefined, 'the mark is released');
+});
+
+test('cronListing: the next run is the service\'s saved due time while it holds, else computed from the expression', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'mono-cron-listing-'));
+  const monoDir = join(root, '.mono');
+  mkdirSync(monoDir);
+  const spec = { version: 1, app: 'zz-no-such-app', root, jobs: [{ name: 'disk', cron: '*/10 * * * *', timeoutMs: 60_000, selfAlerting: false, steps: [] }, { name: 'stale_lock', cron: '0 3 * * *', timeoutMs: 60_000, selfAlerting: false, steps: [] }] };
+  writeFileSync(cronSpecPath(monoDir), cronSpecJson(parseCronSpec(JSON.stringify(spec))));
+  const now = new Date();
+  // A time no */10 schedule gives, so that only the saved value can produce it.
+  const saved = new Date(Math.floor(now.getTime() / 600_000) * 600_000 + 3 * 3600_000 + 7000).toISOString();
+  const store = new CronStore(monoDir);
+  store.updateJob('disk', (s) => ({ ...s, cron: '*/10 * * * *', nextDueAt: saved }));
+  // Saved for another expression: not used.
+  store.updateJob('stale_lock', (s) => ({ ...s, cron: '0 4 * * *', nextDueAt: saved }));
+  const listing = await cronListing(root, now);
+  assert.equal(listing.service, 'unknown');
+  const next = Object.fromEntries(listing.jobs.map((j) => [j.name, j.nextRun]));
+  assert.equal(next['disk'], saved);
+  assert.equal(next['stale_lock'], (await nextRun('0 3 * * *', now))!.toISOString());
+  // A saved time in the past (the job is running, or the service is stopped) is computed again.
+  store.updateJob('disk', (s) => ({ ...s, nextDueAt: new Date(now.getTime() - 60_000).toISOString() }));
+  const again = (await cronListing(root, now)).jobs[0]!.nextRun!;
+  assert.equal(again, (await nextRun('*/10 * * * *', now))!.toISOString());
+  assert.equal(new Date(again).getUTCMinutes() % 10, 0);
 });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { boxLines, cronLines } from '../../src/ops/status.js';
 import { memoryOf, type BoxFacts } from '../../src/agent/status.js';
-import type { CronListing } from '../../src/agent/cron/command.js';
+import type { CronListing } from '../../src/agent/cron/listing.js';
 
 const NOW = Date.parse('2026-12-01T12:00:00Z');
 const disk = (usedPercent: number, inodesUsedPercent = 3) => ({ path: '/srv/shop', totalBytes: 100e9, availBytes: (100 - usedPercent) * 1e9, usedPercent, inodesTotal: 1000, inodesFree: 1000 - inodesUsedPercent * 10, inodesUsedPercent });

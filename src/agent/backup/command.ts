@@ -12,9 +12,8 @@ import { offsiteRound, type OffsiteFile, type OffsiteOutcome, type OffsiteTarget
 import { sha256File } from '../../release/hash.js';
 import { runBackup } from './run.js';
 import { boxEncryption } from './encryption.js';
-import { drillHistory } from '../restore/history.js';
-import { lastRun, localBackups, parseRetention, pruneLocal, type LastRun, type LocalBackup } from './inventory.js';
-import type { DrillReport } from '../../restore/spec.js';
+import { parseRetention, pruneLocal } from './inventory.js';
+import { backupListing } from './listing.js';
 
 const PG_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
@@ -68,10 +67,6 @@ export const listHandler = agentHandler('backups', async (ctx: Context, o: { dir
 });
 
 /** Each database's local backups, last run and last drill (mono backups, mono status). */
-export function backupListing(dir: string, dbs: readonly string[]): { databases: { db: string; lastRun: LastRun | null; lastDrill: DrillReport | null; backups: LocalBackup[] }[] } {
-  return { databases: dbs.map((db) => ({ db, lastRun: lastRun(`${dir}/${db}`) ?? null, lastDrill: drillHistory(dir, db, 1)[0] ?? null, backups: localBackups(dir, db) })) };
-}
-
 export const pruneHandler = agentHandler('backups-prune', async (ctx: Context, o: { dir?: string; db?: string; retention?: string; dryRun?: boolean; offsite?: boolean }) => {
   if (o.dir === undefined || !isAbsolute(o.dir)) throw new MonoError('USAGE', '--dir must be an absolute path');
   if (o.db === undefined || !PG_NAME.test(o.db)) throw new MonoError('USAGE', '--db must be a PostgreSQL database name');

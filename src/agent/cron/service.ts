@@ -6,6 +6,7 @@ import cron, { type ScheduledTask } from 'node-cron';
 import type { JobName } from '../../cron/names.js';
 import { cronSpecPath, parseCronSpec, type CronJobSpec, type CronSpec } from '../../cron/spec.js';
 import { errorMessage } from '../fs-errors.js';
+import { nextRunWith } from './listing.js';
 import { formatMs, runJob } from './runner.js';
 import { CronStore, type RunRecord, type Trigger } from './store.js';
 
@@ -14,15 +15,6 @@ export interface SchedulerLog {
 }
 
 /** The job's next time by its expression, from now (undefined for an expression node-cron cannot place). */
-export function nextRun(expression: string, from = new Date()): Date | undefined {
-  const task = cron.createTask(expression, () => undefined);
-  try {
-    return task.getNextRuns(1).find((d) => d.getTime() > from.getTime());
-  } finally {
-    void task.destroy();
-  }
-}
-
 export class Scheduler {
   readonly #monoDir: string;
   readonly #store: CronStore;
@@ -109,7 +101,7 @@ export class Scheduler {
   #setDue(name: JobName): void {
     const entry = this.#tasks.get(name);
     if (entry === undefined) return;
-    const next = nextRun(entry.job.cron);
+    const next = nextRunWith(cron, entry.job.cron);
     this.#store.updateJob(name, (s) => ({ ...s, cron: entry.job.cron, ...(next === undefined ? {} : { nextDueAt: next.toISOString() }) }));
   }
 

@@ -1,6 +1,6 @@
 // `mono cron list` and `mono cron run JOB`: what the box's scheduler runs and when, and one job run now with its output.
 import type { Context } from '../../cli/context.js';
-import type { CronListing } from '../../agent/cron/command.js';
+import type { CronListing } from '../../agent/cron/listing.js';
 import { formatMs } from '../../agent/cron/runner.js';
 import type { RunRecord } from '../../agent/cron/store.js';
 import { JOB_KINDS } from '../../cron/jobs.js';
