@@ -71,9 +71,9 @@ export function boxLines(box: BoxFacts, checks: Config['checks']['disk']): Line[
   return lines;
 }
 
-export function cronLines(cron: BoxStatus['cron'], now = Date.now()): Line[] {
+export function cronLines(cron: BoxStatus['cron'], unit: string, now = Date.now()): Line[] {
   if ('error' in cron) return [{ text: `cron: ${cron.error}`, level: 'red' }];
-  const lines: Line[] = [{ text: `cron: service ${cron.service}${cron.service === 'active' ? '' : ' (nothing runs on schedule: sudo systemctl start the <app>-cron service, or run mono setup)'}`, ...(cron.service === 'active' ? {} : { level: 'red' as const }) }];
+  const lines: Line[] = [{ text: `cron: service ${cron.service}${cron.service === 'active' ? '' : ` (nothing runs on schedule: sudo systemctl start ${unit} on the box, or run mono setup)`}`, ...(cron.service === 'active' ? {} : { level: 'red' as const }) }];
   const width = Math.max(0, ...cron.jobs.map((j) => j.name.length));
   for (const j of cron.jobs) {
     const next = j.running === undefined ? `next ${until(j.nextRun, now)}` : `running since ${age(j.running.startedAt, now)}`;
@@ -100,7 +100,7 @@ export async function statusCommand(ctx: Context): Promise<number> {
     ...boxLines(s.box, config.checks.disk),
     ...statusLines(s.releases, s.lock, s.handovers).map((text) => ({ text })),
     ...(health.length === 0 ? [] : [{ text: 'backups:' }, ...health.map((h) => ({ text: `  ${h.text}`, ...(h.red ? { level: 'red' as const } : {}) }))]),
-    ...cronLines(s.cron),
+    ...cronLines(s.cron, L.cronUnitName),
   ];
   const red = lines.filter((l) => l.level === 'red').map((l) => l.text.trim());
   if (ctx.options.json) ctx.log.data(JSON.stringify({ type: 'status', app: config.app, ...s, backups: health, red: red.length > 0, problems: red }));

@@ -243,3 +243,14 @@ test('mono cron run runs a job now and streams its output; a drill run by the se
   assert.equal(off.code, 2);
   assert.match(off.stderr, /error: tls is not scheduled on this box/);
 });
+
+test('the health job asks the current release on its socket and through nginx, on the address nginx listens on', async () => {
+  configure(`schedules:\n  ${OFF.replace('health: "off"', 'health: "0 0 1 1 *"')}\n  disk: "off"\n  stale_lock: "off"\n`);
+  await deploy();
+  const r = await run(['cron', 'run', 'health']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /health: ok \(\d+ s, manual\): GET \/\S*: the app on \/run\/shop\/current\.sock answered 200 in \d+ ms, nginx on 127\.0\.0\.1:\d+ \(Host [^)]+\) answered 200 in \d+ ms/);
+  const cronJson = JSON.parse((await boxSsh(box, 'cat /srv/shop/.mono/cron.json')).stdout) as { jobs: { name: string; steps: { args: string[] }[] }[] };
+  const argv = cronJson.jobs.find((j) => j.name === 'health')!.steps[0]!.args;
+  assert.deepEqual(argv.slice(argv.indexOf('--nginx-port'), argv.indexOf('--nginx-port') + 4), ['--nginx-port', String(box.httpPort), '--nginx-address', '127.0.0.1']);
+});

@@ -102,6 +102,7 @@ test('judging a step by how it ended and what it printed', () => {
   assert.deepEqual(judgeStep(end(0, ['checking', '/srv is 40% full', '{"check":"disk"}']), 1000), { status: 'ok', message: '/srv is 40% full' });
   assert.deepEqual(judgeStep(end(0, ['warning: size dropped 60%']), 1000), { status: 'warning', message: 'size dropped 60%' });
   assert.deepEqual(judgeStep(end(5, ['x', 'error: /srv is 95% full', 'hint: free space']), 1000), { status: 'fail', message: '/srv is 95% full', hint: 'free space' });
+  assert.deepEqual(judgeStep(end(null, [], 'timeout'), 120_000, 'disk'), { status: 'timeout', message: 'timed out after 2 min and was stopped', hint: 'raise schedules.disk.timeout in mono.yml if the job needs longer' });
   assert.deepEqual(judgeStep(end(3, []), 1000), { status: 'fail', message: 'exited with status 3' });
   assert.equal(judgeStep(end(7, ['error: the deploy lock is held (deploy by ann since …); the prune waits for its next run']), 1000).status, 'skipped');
   assert.match(judgeStep(end(null, [], 'timeout'), 90_000).message, /^timed out after 90 s and was stopped$/);

@@ -38,17 +38,19 @@ const listing = (over: Partial<CronListing> = {}): CronListing => ({
 });
 
 test('cron lines: the service, each job, and the alerts; red for a stopped service, a failed run and a failing alert', () => {
-  const lines = cronLines(listing(), NOW);
+  const lines = cronLines(listing(), 'shop-cron.service', NOW);
   assert.deepEqual(lines.map((l) => l.level), [undefined, undefined, undefined, undefined]);
   assert.match(lines[1]!.text, /^ {2}backup +17 3 \* \* \* +next in 15h +last 9h ago: ok \(9 s\): backed up shopdb$/);
   assert.match(lines[2]!.text, /never ran$/);
   assert.equal(lines[3]!.text, 'alerts: none');
-  assert.equal(cronLines(listing({ service: 'inactive' }), NOW)[0]!.level, 'red');
+  const inactive = cronLines(listing({ service: 'inactive' }), 'shop-cron.service', NOW)[0]!;
+  assert.equal(inactive.level, 'red');
+  assert.equal(inactive.text, 'cron: service inactive (nothing runs on schedule: sudo systemctl start shop-cron.service on the box, or run mono setup)');
   const failed = listing();
   const job = failed.jobs[0]!;
-  const red = cronLines({ ...failed, jobs: [{ ...job, lastRun: { ...job.lastRun!, status: 'timeout', message: 'timed out after 6.0 h and was stopped' } }] }, NOW);
+  const red = cronLines({ ...failed, jobs: [{ ...job, lastRun: { ...job.lastRun!, status: 'timeout', message: 'timed out after 6.0 h and was stopped' } }] }, 'shop-cron.service', NOW);
   assert.equal(red[1]!.level, 'red');
-  const alerts = cronLines(listing({ alerts: { disk: { status: 'fail', message: '/srv is 95% full', since: '2026-12-01T11:00:00Z' }, stale_lock: { status: 'warning', message: 'held 3 h', since: '2026-12-01T11:30:00Z' } } }), NOW);
+  const alerts = cronLines(listing({ alerts: { disk: { status: 'fail', message: '/srv is 95% full', since: '2026-12-01T11:00:00Z' }, stale_lock: { status: 'warning', message: 'held 3 h', since: '2026-12-01T11:30:00Z' } } }), 'shop-cron.service', NOW);
   assert.deepEqual(alerts.slice(-3).map((l) => `${l.level ?? '-'} ${l.text}`), ['- alerts:', 'red   disk: fail since 60m ago: /srv is 95% full', 'yellow   stale_lock: warning since 30m ago: held 3 h']);
-  assert.equal(cronLines({ error: 'cron.json does not exist' }, NOW)[0]!.level, 'red');
+  assert.equal(cronLines({ error: 'cron.json does not exist' }, 'shop-cron.service', NOW)[0]!.level, 'red');
 });

@@ -89,13 +89,13 @@ function runStep(step: CronStep, job: string, deadline: number, o: RunOptions): 
 const RANK: Record<RunStatus, number> = { ok: 0, skipped: 1, warning: 2, fail: 3, timeout: 4, interrupted: 5 };
 
 /** A step's status and message from how it ended and what it printed (the agent's "error:", "hint:" and "warning:" lines). */
-export function judgeStep(end: StepEnd, timeoutMs: number): { status: RunStatus; message: string; hint?: string } {
+export function judgeStep(end: StepEnd, timeoutMs: number, job = '<job>'): { status: RunStatus; message: string; hint?: string } {
   const errorAt = lastIndexWhere(end.lines, (l) => l.startsWith('error: '));
   const hintLine = errorAt < 0 ? undefined : end.lines.slice(errorAt + 1).find((l) => l.startsWith('hint: '));
   const said = errorAt < 0 ? undefined : end.lines[errorAt]!.slice('error: '.length);
   const hint = hintLine?.slice('hint: '.length);
   const withHint = (x: { status: RunStatus; message: string }): { status: RunStatus; message: string; hint?: string } => (hint === undefined ? x : { ...x, hint });
-  if (end.why === 'timeout') return { status: 'timeout', message: `timed out after ${formatMs(timeoutMs)} and was stopped`, hint: 'raise schedules.<job>.timeout in mono.yml if the job needs longer' };
+  if (end.why === 'timeout') return { status: 'timeout', message: `timed out after ${formatMs(timeoutMs)} and was stopped`, hint: `raise schedules.${job}.timeout in mono.yml if the job needs longer` };
   if (end.why === 'interrupted') return { status: 'interrupted', message: 'stopped with the mono cron service; it runs again when the service starts' };
   if (end.code === ExitCode.locked) return withHint({ status: 'skipped', message: said ?? 'skipped: the deploy lock is held' });
   if (end.code !== 0) return withHint({ status: 'fail', message: said ?? (end.signal === null ? `exited with status ${end.code ?? '?'}` : `was killed by ${end.signal}`) });
@@ -126,7 +126,7 @@ async function runSteps(job: CronJobSpec, started: Date, o: RunOptions): Promise
     if (Date.now() >= deadline || o.signal?.aborted === true) break;
     const end = await runStep(step, job.name, deadline, o);
     tail.push(...end.lines);
-    judged.push(judgeStep(end, job.timeoutMs));
+    judged.push(judgeStep(end, job.timeoutMs, job.name));
     if (end.code !== 0 && end.code !== null) exitCode = end.code;
   }
   if (judged.length === 0) judged.push(o.signal?.aborted === true ? { status: 'interrupted', message: 'stopped with the mono cron service before it began' } : { status: 'ok', message: 'nothing to do' });
