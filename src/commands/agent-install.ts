@@ -36,10 +36,13 @@ export function removeStagedAgent(dir: string, id: string): Cmd {
   return change(['rm', '-rf', '--', stagedAgentDir(dir, id)], { privileged: true });
 }
 
-/** Moves the staged folder to <dir>/agent-<id>, marks the change pending, then points <dir>/agent at it (rename(2)). */
+/**
+ * Moves the staged folder to <dir>/agent-<id>, marks the change pending, then points <dir>/agent at it (rename(2));
+ * prints the link's target before the switch (nothing when there was none).
+ */
 export function activateAgent(dir: string, id: string): Cmd {
   return shellScript(
-    'set -e; : > "$1/.agent.mono-pending"; if [ "$(readlink -- "$1/agent" 2>/dev/null)" != "agent-$2" ] || [ ! -d "$1/agent-$2" ]; then rm -rf -- "$1/agent-$2"; mv -T -- "$1/.agent-$2.tmp" "$1/agent-$2"; else rm -rf -- "$1/agent-$2.mono-old"; mv -T -- "$1/agent-$2" "$1/agent-$2.mono-old"; mv -T -- "$1/.agent-$2.tmp" "$1/agent-$2"; rm -rf -- "$1/agent-$2.mono-old"; fi; ln -sfn -- "agent-$2" "$1/.agent.mono-tmp"; mv -fT -- "$1/.agent.mono-tmp" "$1/agent"',
+    'set -e; prev=$(readlink -- "$1/agent" 2>/dev/null || true); : > "$1/.agent.mono-pending"; if [ "$prev" != "agent-$2" ] || [ ! -d "$1/agent-$2" ]; then rm -rf -- "$1/agent-$2"; mv -T -- "$1/.agent-$2.tmp" "$1/agent-$2"; else rm -rf -- "$1/agent-$2.mono-old"; mv -T -- "$1/agent-$2" "$1/agent-$2.mono-old"; mv -T -- "$1/.agent-$2.tmp" "$1/agent-$2"; rm -rf -- "$1/agent-$2.mono-old"; fi; ln -sfn -- "agent-$2" "$1/.agent.mono-tmp"; mv -fT -- "$1/.agent.mono-tmp" "$1/agent"; printf "%s\\n" "$prev"',
     [dir, id],
     { privileged: true, mutates: true },
   );

@@ -69,7 +69,7 @@ test('the install scripts, run for real: unpack, switch, a damaged file noticed,
   const tar = ustar(bundle.files);
   assert.equal(sh(agentState(dir, bundle.id)).trim(), 'missing');
   sh(unpackAgent(dir, bundle.id, tar));
-  sh(activateAgent(dir, bundle.id));
+  assert.equal(sh(activateAgent(dir, bundle.id)), '\n', 'no folder was in use before');
   assert.equal(sh(agentState(dir, bundle.id)).trim(), 'pending');
   sh(finishAgent(dir, bundle.id, undefined));
   assert.equal(sh(agentState(dir, bundle.id)).trim(), 'ok');
@@ -89,7 +89,7 @@ test('the install scripts, run for real: unpack, switch, a damaged file noticed,
   execFileSync('ln', ['-sfn', previous, join(dir, 'agent')]);
   assert.equal(sh(agentState(dir, bundle.id)).trim(), `other ${previous}`);
   sh(unpackAgent(dir, bundle.id, tar));
-  sh(activateAgent(dir, bundle.id));
+  assert.equal(sh(activateAgent(dir, bundle.id)).trim(), previous, 'the switch names the folder in use before it');
   sh(finishAgent(dir, bundle.id, previous));
   assert.deepEqual(execFileSync('ls', ['-A', dir], { encoding: 'utf8' }).trim().split('\n').sort(), ['agent', `agent-${bundle.id}`, previous].sort());
 });

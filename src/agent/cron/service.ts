@@ -14,7 +14,6 @@ export interface SchedulerLog {
   (line: string): void;
 }
 
-/** The job's next time by its expression, from now (undefined for an expression node-cron cannot place). */
 export class Scheduler {
   readonly #monoDir: string;
   readonly #store: CronStore;

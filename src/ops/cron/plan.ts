@@ -4,6 +4,7 @@ import { tlsCertificates } from '../../cron/jobs.js';
 import type { JobName } from '../../cron/names.js';
 import type { CronSpec, CronStep } from '../../cron/spec.js';
 import { backupFlags, backupsPruneFlags } from '../backup/flags.js';
+import { nginxProbe } from '../nginx-probe.js';
 import { drillSpecs } from '../restore/specs.js';
 import { layoutOf } from '../setup/layout.js';
 
@@ -35,8 +36,9 @@ export function jobSteps(config: Config, job: JobName): CronStep[] {
     case 'tls':
       return [step(['check', 'tls'], [...tlsCertificates(config).flatMap((f) => ['--cert', f]), '--warn-days', String(c.tls.warnDays)])];
     case 'health': {
-      const host = config.nginx.serverNames.find((n) => /^[a-z0-9.-]+$/i.test(n)) ?? 'localhost';
-      return [step(['check', 'health'], ['--app', config.app, '--path', config.health.path, ...nginxTarget(config), '--host', host, '--timeout-ms', String(Math.min(config.health.timeoutMs, 30_000))])];
+      const nginx = nginxProbe(config);
+      const target = ['--nginx-port', String(nginx.port), '--nginx-address', nginx.address, ...(nginx.scheme === 'https' ? ['--nginx-tls'] : []), '--host', nginx.host];
+      return [step(['check', 'health'], ['--app', config.app, '--path', config.health.path, ...target, '--timeout-ms', String(Math.min(config.health.timeoutMs, 30_000))])];
     }
     case 'stale_lock':
       return [step(['check', 'lock'], ['--max-held-ms', String(c.lock.maxHeldMs)])];
@@ -50,12 +52,4 @@ export function cronSpec(config: Config): CronSpec {
     root: layoutOf(config).root,
     jobs: config.jobs.map((j) => ({ name: j.name, cron: j.cron, timeoutMs: j.timeoutMs, selfAlerting: SELF_ALERTING.has(j.name), steps: jobSteps(config, j.name) })),
   };
-}
-
-/** Where the health job asks nginx: the HTTPS listener when the site has TLS (plain HTTP only redirects there), on loopback unless nginx listens on one address only. */
-function nginxTarget(config: Config): string[] {
-  const tls = config.nginx.tls;
-  const listen = tls?.listen ?? config.nginx.listen;
-  const address = listen.address === undefined || listen.address === '0.0.0.0' || listen.address === '[::]' || listen.address === '*' ? undefined : listen.address;
-  return ['--nginx-port', String(listen.port), ...(address === undefined ? [] : ['--nginx-address', address]), ...(tls === undefined ? [] : ['--nginx-tls'])];
 }

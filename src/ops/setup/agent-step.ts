@@ -2,9 +2,10 @@
 // one symlink rename once the box's Node.js has started it.
 import { activateAgent, agentState, finishAgent, removeStagedAgent, stagedAgentVersion, unpackAgent } from '../../commands/agent-install.js';
 import type { Cmd } from '../../commands/cmd.js';
-import { CommandFailedError, MonoError } from '../../errors.js';
+import { MonoError } from '../../errors.js';
 import { needs, ok, type CheckResult, type Step } from '../../plan/step.js';
 import type { AgentBundle } from '../package-files.js';
+import { checkOutputTail } from './managed-file.js';
 import { ustar } from './tar.js';
 
 export interface AgentStepInputs {
@@ -35,22 +36,20 @@ export function agentStep(i: AgentStepInputs): Step {
       return judgeAgentState((await t.run(agentState(dir, bundle.id))).stdout);
     },
     async apply(t) {
-      const before = (await t.run(agentState(dir, bundle.id))).stdout.trim();
-      const previous = before.startsWith('other ') ? before.slice('other '.length) : undefined;
       await t.run(unpackAgent(dir, bundle.id, ustar(bundle.files)));
       try {
         await t.run(stagedAgentVersion(dir, bundle.id));
       } catch (error) {
         await t.run(removeStagedAgent(dir, bundle.id));
-        const details = error instanceof CommandFailedError ? (error.stderr || error.stdout).split('\n').filter((l) => l.trim() !== '').slice(-12) : [String(error)];
         throw new MonoError('CHECK_FAILED', `the box's Node.js cannot start the new mono agent; the one in use was kept`, {
           hint: 'the agent needs Node.js >= 18 on the box: check `node --version` there, and reinstall mono locally',
-          details,
+          details: checkOutputTail(error),
         });
       }
-      await t.run(activateAgent(dir, bundle.id));
+      // It names the folder that was in use before the switch: that one is kept for processes started earlier.
+      const previous = (await t.run(activateAgent(dir, bundle.id))).stdout.trim();
       for (const c of i.afterChange) await t.run(c);
-      await t.run(finishAgent(dir, bundle.id, previous));
+      await t.run(finishAgent(dir, bundle.id, previous === '' ? undefined : previous));
     },
   };
 }

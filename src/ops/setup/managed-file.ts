@@ -52,8 +52,13 @@ export function compareFileState(output: string, file: Pick<ManagedFile, 'mode' 
   return ok;
 }
 
+/** The last lines a failed check printed, as a MonoError's details. */
+export function checkOutputTail(error: unknown): string[] {
+  return error instanceof CommandFailedError ? (error.stderr || error.stdout).split('\n').filter((l) => l.trim() !== '').slice(-12) : [String(error)];
+}
+
 function failed(file: ManagedFile, error: unknown, restored: boolean): MonoError {
-  const details = error instanceof CommandFailedError ? (error.stderr || error.stdout).split('\n').filter((l) => l.trim() !== '').slice(-12) : [String(error)];
+  const details = checkOutputTail(error);
   return new MonoError('CHECK_FAILED', `${file.validationName ?? 'the check'} rejected the new ${file.path}${restored ? '; the previous version was put back' : '; nothing was changed'}`, {
     hint: file.failHint ?? 'fix the template (or your override in templates/) and run mono setup again',
     details,
