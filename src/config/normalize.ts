@@ -102,6 +102,8 @@ export function normalize(raw: RawConfig, context: NormalizeContext): { config?:
       drainTimeoutsMs: Object.fromEntries(Object.entries(raw.handover.drain_timeouts).map(([process, d]) => [process, durationMs(d)])),
       verifyWindowMs: durationMs(raw.handover.verify_window),
       listen: raw.handover.listen,
+      strategy: raw.handover.strategy,
+      ...(raw.handover.public_listen === undefined ? {} : { publicListen: listen(raw.handover.public_listen, 'handover.public_listen', problems) }),
       ...(raw.handover.tenant_key === undefined ? {} : { tenantKey: tenantKey(raw.handover.tenant_key) }),
       tenantPinTimeoutMs: durationMs(raw.handover.tenant_pin_timeout),
     },

@@ -40,6 +40,7 @@ export function crossFieldProblems(config: Config, raw: RawConfig): Problem[] {
   if (config.processes['bridge'] !== undefined) {
     problems.push(problem(`${processSource}`, 'the process type name "bridge" is taken by mono (<app>-bridge@ units forward a release\'s socket to its port)', 'rename that process type, for example to "bridge-worker"'));
   }
+  problems.push(...strategyProblems(config));
   if (Object.keys(config.processes).length > 0 && config.processes['web'] === undefined) {
     problems.push(problem(processSource, 'there is no "web" process type, so nginx has nothing to send requests to', 'add a line such as "web: bin/server" (it listens on $MONO_LISTEN)'));
   }
@@ -81,5 +82,30 @@ export function crossFieldProblems(config: Config, raw: RawConfig): Problem[] {
     }
   });
   if (config.user === 'root') problems.push(problem('user', 'the app must not run as root', 'pick an unprivileged name; mono setup creates the user'));
+  return problems;
+}
+
+/** handover.strategy socket and bind-retry have no proxy in front: they need an address of their own and cannot route by tenant. */
+function strategyProblems(config: Config): Problem[] {
+  const { strategy, publicListen, tenantKey } = config.handover;
+  if (strategy === 'nginx') {
+    return publicListen === undefined ? [] : [problem('handover.public_listen', 'is only used with handover.strategy socket or bind-retry', 'remove it (with nginx in front, clients connect to nginx.listen), or set handover.strategy: socket')];
+  }
+  const problems: Problem[] = [];
+  if (publicListen === undefined) {
+    problems.push(problem('handover.public_listen', `is required with handover.strategy: ${strategy}`, 'give the port, or address:port, your clients connect to, for example 8080 or 0.0.0.0:80 (plain HTTP: mono checks the app there over HTTP)'));
+  }
+  if (strategy === 'bind-retry' && publicListen !== undefined && publicListen.port < 1024) {
+    problems.push(problem('handover.public_listen', `port ${publicListen.port} needs a privilege the hardened unit does not give the app (binding below 1024)`, 'use handover.strategy: socket, where systemd binds the port and hands it over, or a port from 1024 up'));
+  }
+  if (tenantKey !== undefined) {
+    problems.push(
+      problem(
+        'handover.tenant_key',
+        `per-tenant cutover is not possible with handover.strategy: ${strategy}: without a proxy nothing can send a tenant's requests to the old version while the new one serves the others`,
+        'use handover.strategy: nginx for per-tenant cutover, or remove handover.tenant_key (the old version still finishes its running jobs before it exits)',
+      ),
+    );
+  }
   return problems;
 }

@@ -75,6 +75,16 @@ export const configSchema = z
           .enum(['socket', 'port'])
           .default('socket')
           .meta({ description: 'How the web process listens: socket (a unix socket per release, MONO_LISTEN) or port (a free loopback TCP port per release, MONO_PORT, which systemd-socket-proxyd bridges to the same per-release socket for nginx).' }),
+        strategy: z
+          .enum(['nginx', 'socket', 'bind-retry'], { error: 'expected nginx, socket or bind-retry' })
+          .default('nginx')
+          .meta({
+            description:
+              'How traffic moves to a new version. nginx: nginx in front switches to the new release\'s socket. socket: no proxy; one listening socket on public_listen, held by systemd, is passed to every version (LISTEN_FDS, and stdin). bind-retry: no proxy; the seed thread\'s protocol (the new version touches MONO_SHUTDOWN_FILE and retries bind), best effort.',
+          }),
+        public_listen: listenAddress
+          .optional()
+          .meta({ description: 'With strategy socket or bind-retry: the port, or address:port, clients connect to (the app serves it itself, without nginx).' }),
         tenant_key: z
           .string()
           .regex(/^(host|header:[A-Za-z0-9-]{1,64}|cookie:[A-Za-z0-9_]{1,64})$/, { error: 'expected host, header:<Name> or cookie:<name>' })
@@ -84,7 +94,7 @@ export const configSchema = z
           .default('30m')
           .meta({ description: 'A tenant pinned to the old version moves to the new one after this long even if its jobs still run there.' }),
       })
-      .default({ drain_timeout: '30m', drain_timeouts: {}, verify_window: '5s', listen: 'socket', tenant_pin_timeout: '30m' }),
+      .default({ drain_timeout: '30m', drain_timeouts: {}, verify_window: '5s', listen: 'socket', strategy: 'nginx', tenant_pin_timeout: '30m' }),
     nginx: z
       .strictObject({
         server_names: z.array(z.string()).min(1, { error: 'list at least one server name' }).default(['_']),

@@ -3,6 +3,8 @@ import type { Secret } from '../log/secret.js';
 import type { SshTarget } from '../ssh/target.js';
 import type { ScheduledJob } from '../cron/jobs.js';
 
+export type HandoverStrategy = 'nginx' | 'socket' | 'bind-retry';
+
 export interface ListenAddress {
   readonly address?: string;
   readonly port: number;
@@ -58,6 +60,10 @@ export interface Config {
     readonly verifyWindowMs: number;
     /** How the web process listens: its own unix socket, or a loopback port bridged to that socket. */
     readonly listen: 'socket' | 'port';
+    /** How traffic moves: through nginx, or without a proxy on one shared socket (socket) or the seed thread's bind retry. */
+    readonly strategy: HandoverStrategy;
+    /** strategy socket or bind-retry: where clients connect (handover.public_listen). */
+    readonly publicListen?: ListenAddress;
     /** Per-tenant cutover: what names a request's tenant (handover.tenant_key). */
     readonly tenantKey?: TenantKey;
     readonly tenantPinTimeoutMs: number;

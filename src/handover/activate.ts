@@ -6,6 +6,7 @@ import type { Transport } from '../transport/transport.js';
 import type { HandoverSpec } from './spec.js';
 import { isActive } from '../commands/system.js';
 import { assignPort } from './port.js';
+import { answeringRelease, awaitOnFront } from './front.js';
 import { confirmRouteNow, switchCurrentNow } from './route.js';
 import { healthProbe, listInstances, parseInstances, priv, watchUnit, type Instance } from './units.js';
 
@@ -43,7 +44,7 @@ export async function stopNew(t: Transport, s: HandoverSpec): Promise<void> {
 
 /** Starts every process type of the new release and health-checks its web instance. On failure nothing was switched. */
 export async function startNew(t: Transport, s: HandoverSpec, say: Say): Promise<void> {
-  if (s.listen === 'port' && s.processes.includes('web')) {
+  if (s.strategy === 'nginx' && s.listen === 'port' && s.processes.includes('web')) {
     const running = (await t.run(isActive(webUnit(s)))).code === 0;
     const port = await assignPort(`${s.root}/.mono/instances`, s.release, running);
     say.info(`  web listens on 127.0.0.1:${port}, bridged to ${s.runDir}/${s.release}.sock`);
@@ -59,6 +60,7 @@ export async function startNew(t: Transport, s: HandoverSpec, say: Say): Promise
     }
   }
   if (!s.processes.includes('web')) return;
+  if (s.strategy !== 'nginx') return checkOnFront(t, s, say);
   say.info(`  health check: GET ${s.healthPath} on ${s.runDir}/${s.release}.sock`);
   const probe = await t.run(healthProbe(`${s.runDir}/${s.release}.sock`, s.healthPath, webUnit(s), Math.ceil(s.healthTimeoutMs / 1000)), { timeoutMs: s.healthTimeoutMs + 30_000 });
   if (probe.code === 0) return;
@@ -74,12 +76,45 @@ export async function startNew(t: Transport, s: HandoverSpec, say: Say): Promise
 }
 
 /**
+ * Without a proxy the health check goes where clients connect: until an answer from the new release comes, the new version
+ * has not started accepting (socket) or not taken the port over (bind-retry), and the old one serves.
+ */
+async function checkOnFront(t: Transport, s: HandoverSpec, say: Say): Promise<void> {
+  const how = s.strategy === 'socket' ? 'accepting on the shared socket' : 'taking the port over';
+  say.info(`  health check: GET ${s.confirm.url} until the new release answers (${how})`);
+  const result = await awaitOnFront(t, s.confirm.url, s.confirm.host, s.release, webUnit(s), s.healthTimeoutMs);
+  if (result === 'healthy') return;
+  const tail = await logTail(t, s, 'web');
+  await stopNew(t, s);
+  const serving = await answeringRelease(s.confirm.url, s.confirm.host);
+  const after =
+    serving === undefined
+      ? s.strategy === 'bind-retry'
+        ? `nothing answers on ${s.confirm.url} now: the previous release let go of the port when told to (bind-retry is best effort)`
+        : `nothing answers on ${s.confirm.url} now`
+      : 'nothing was switched, the previous release still serves';
+  const what =
+    result === 'crashed'
+      ? 'the new web instance crashed while starting'
+      : `no answer from the new release to GET ${s.healthPath} on ${s.confirm.url} within ${Math.round(s.healthTimeoutMs / 1000)} s (it must accept ${s.strategy === 'socket' ? 'on the socket it inherits' : 'on the port once the old version lets go'} when ready, answer 2xx, and name itself in X-Mono-Release when asked with X-Mono-Probe)`;
+  throw new MonoError('HEALTH_FAILED', `${what}; ${after}`, {
+    hint: serving === undefined && s.strategy === 'bind-retry' ? `start the previous release's web unit again on the box, or deploy a fixed release; ${fixHint(s)}` : fixHint(s),
+    details: tail,
+  });
+}
+
+/**
  * Switches traffic to the new release and confirms through nginx that it answers; returns the milliseconds from the call
  * (the new release is healthy) to confirmed. Not confirmed: traffic goes back to `previous` and the new release stops.
  */
 export async function switchTo(t: Transport, s: HandoverSpec, previous: string | undefined, say: Say): Promise<number> {
   const started = performance.now();
   switchCurrentNow(s.runDir, s.root, s.release);
+  if (s.strategy !== 'nginx') {
+    // Nothing to switch: the health check saw the new release answer where clients connect. current follows it.
+    say.info(s.strategy === 'socket' ? `  ${s.release} accepts on the shared socket (${s.confirm.url}) beside the old version` : `  ${s.release} took over ${s.confirm.url}`);
+    return Math.round(performance.now() - started);
+  }
   const confirmed = await confirmRouteNow(s.confirm.url, s.confirm.host, s.release, 5000);
   const ms = Math.round(performance.now() - started);
   if (confirmed) {
@@ -101,6 +136,14 @@ export async function verifyAfterSwitch(t: Transport, s: HandoverSpec, previous:
   const watch = await t.run(watchUnit(webUnit(s), s.verifyWindowMs), { timeoutMs: s.verifyWindowMs + 30_000 });
   if (watch.code === 0) return;
   const tail = await logTail(t, s, 'web');
+  if (s.strategy === 'bind-retry') {
+    // The old version closed its listener when the new one signalled it: there is nothing to go back to. systemd restarts
+    // the new one (Restart=on-failure); the old one finishes its work and exits.
+    throw new MonoError('HEALTH_FAILED', `the new web instance crashed within ${seconds} s after it took over ${s.confirm.url}; bind-retry cannot give the port back to the old version`, {
+      hint: `systemd restarts it; ${fixHint(s)} (handover.strategy: socket can switch back)`,
+      details: tail,
+    });
+  }
   if (previous === undefined) {
     throw new MonoError('HEALTH_FAILED', `the new web instance crashed within ${seconds} s after the switch, and there is no earlier release to go back to`, { hint: fixHint(s), details: tail });
   }
@@ -110,17 +153,23 @@ export async function verifyAfterSwitch(t: Transport, s: HandoverSpec, previous:
   throw new SwitchedBackError(s.release, previous, `the new web instance crashed within ${seconds} s after the switch; traffic went back to ${previous}, which still serves`, { hint: fixHint(s), details: tail });
 }
 
-/** The app's instances that still run and belong to another release than `release`. */
-export async function runningOthers(t: Transport, app: string, release: string): Promise<Instance[]> {
+const running = (i: Instance): boolean => i.active !== 'inactive' && i.active !== 'failed';
+
+/** The app's instances (loaded units, running or not) of another release than `release`. */
+export async function otherInstances(t: Transport, app: string, release: string): Promise<Instance[]> {
   const instances = parseInstances(app, (await t.run(listInstances(app))).stdout);
   // <app>-bridge@ units (handover.listen: port) go with their web instance: the helper's retire stops them.
-  return instances.filter((i) => i.process !== 'bridge' && i.release !== release && i.active !== 'inactive' && i.active !== 'failed');
+  return instances.filter((i) => i.process !== 'bridge' && i.release !== release);
 }
 
-/** Tells old instances to drain: no restart at boot, SIGTERM now; each exits once its work is done. */
+/**
+ * Tells old instances to drain: no restart at boot, SIGTERM now; each exits once its work is done. Instances that already
+ * exited by themselves (bind-retry: the old version drains as soon as the new one signals it) are only disabled, so a
+ * reboot does not start them again. Returns the units that were still running.
+ */
 export async function retire(t: Transport, s: HandoverSpec, old: readonly Instance[], say: Say): Promise<string[]> {
   for (const i of old) await t.run({ ...priv(s.helper, 'retire', i.process, i.release), okCodes: [0, 1, 5] });
-  const units = old.map((i) => i.unit);
+  const units = old.filter(running).map((i) => i.unit);
   if (units.length > 0) say.info(`  retiring ${units.join(', ')} (they finish their work and exit)`);
   return units;
 }

@@ -39,7 +39,7 @@ export function currentReleaseNow(runDir: string): string | undefined {
 }
 
 /** One request as a client would send it; resolves with the status and the release the app named (if it did). */
-function probeOnce(url: string, host: string): Promise<{ status: number; release: string | undefined }> {
+export function probeOnce(url: string, host: string): Promise<{ status: number; release: string | undefined }> {
   return new Promise((resolve) => {
     const get = url.startsWith('https:') ? https.get : http.get;
     const req = get(url, { headers: { host, 'x-mono-probe': '1', connection: 'close' }, timeout: 2000, rejectUnauthorized: false }, (res) => {

@@ -2,6 +2,7 @@
 // runner reports back (<id>.state.json) while it runs and after.
 import { MonoError } from '../errors.js';
 import { RELEASE_ID } from '../release/protocol.js';
+import type { HandoverStrategy } from '../config/types.js';
 
 export type HandoverKind = 'deploy' | 'rollback';
 
@@ -24,12 +25,14 @@ export interface HandoverSpec {
   readonly processes: readonly string[];
   /** How the web process listens: its own socket, or a loopback port (MONO_PORT) bridged to the socket. */
   readonly listen: 'socket' | 'port';
+  /** How traffic moves (handover.strategy): nginx's route, or the public socket every version shares, or bind retry. */
+  readonly strategy: HandoverStrategy;
   readonly healthPath: string;
   readonly healthTimeoutMs: number;
   readonly verifyWindowMs: number;
   /** Drain budget per process type (the units' TimeoutStopSec). */
   readonly drainBudgetsMs: Readonly<Record<string, number>>;
-  /** A request through nginx that must reach the new release before the old one is touched. */
+  /** A request as clients send it (through nginx, or to the public address) that must reach the new release before the old one is touched. */
   readonly confirm: { readonly url: string; readonly host: string };
   readonly tenants?: TenantRouting;
   /** After a deploy: keep this many releases. */
@@ -117,6 +120,8 @@ export function parseHandoverSpec(value: unknown): HandoverSpec {
   const keep = v['keep'];
   const listen = v['listen'] ?? 'socket';
   if (listen !== 'socket' && listen !== 'port') throw new MonoError('USAGE', 'handover spec: "listen" must be socket or port');
+  const strategy = v['strategy'] ?? 'nginx';
+  if (strategy !== 'nginx' && strategy !== 'socket' && strategy !== 'bind-retry') throw new MonoError('USAGE', 'handover spec: "strategy" must be nginx, socket or bind-retry');
   const message = v['message'];
   return {
     id,
@@ -128,6 +133,7 @@ export function parseHandoverSpec(value: unknown): HandoverSpec {
     release,
     processes: processes as string[],
     listen,
+    strategy,
     healthPath: str(v['healthPath'], 'healthPath'),
     healthTimeoutMs: ms(v['healthTimeoutMs'], 'healthTimeoutMs'),
     verifyWindowMs: ms(v['verifyWindowMs'], 'verifyWindowMs'),

@@ -6,7 +6,7 @@
 //   app.job(() => importCustomers(tenant), { tenant });      // the process does not exit while jobs run
 //
 // It runs on the box's Node (Debian 12: Node 18), so it uses nothing newer. No dependencies.
-import { lstatSync, mkdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 
 export interface MonoServeOptions {
@@ -22,6 +22,10 @@ export interface MonoServeOptions {
   readonly signals?: readonly NodeJS.Signals[];
   /** While draining, idle keep-alive connections are closed this often (ms). Default 250. */
   readonly idleSweepMs?: number;
+  /** handover.strategy bind-retry: how often bind() is tried again while the old version holds the port (ms). Default 10. */
+  readonly bindRetryMs?: number;
+  /** handover.strategy bind-retry: give up binding after this long (ms). Default 120000. */
+  readonly bindTimeoutMs?: number;
 }
 
 export interface MonoApp {
@@ -122,13 +126,24 @@ export function monoServe(server: Server, options: MonoServeOptions = {}): MonoA
       report();
       resolve();
     };
-    const path = env['MONO_LISTEN'];
-    const port = env['MONO_PORT'];
-    if (path !== undefined && path !== '') {
-      removeStaleSocket(path);
-      server.listen(path, done);
-    } else if (port !== undefined && /^\d+$/.test(port)) {
-      server.listen(Number(port), '127.0.0.1', done);
+    const where = listenTarget(env, process.pid);
+    if (where.kind === 'inherited') {
+      // handover.strategy socket: the listening socket systemd holds for every version (fd 3). Children must not see it.
+      if (env === process.env) for (const name of ['LISTEN_FDS', 'LISTEN_PID', 'LISTEN_FDNAMES']) delete process.env[name];
+      // Node calls listen(2) again on the socket, with its backlog: keep the queue systemd made (Backlog=4096), not 511.
+      // (A backlog inside the options is ignored when fd is set; only the argument counts.)
+      server.listen({ fd: where.fd }, 4096, done);
+    } else if (where.kind === 'bind-retry') {
+      server.off('error', reject);
+      bindWithRetry(server, where, options, drain).then(() => {
+        report();
+        resolve();
+      }, reject);
+    } else if (where.kind === 'path') {
+      removeStaleSocket(where.path);
+      server.listen(where.path, done);
+    } else if (where.kind === 'loopback') {
+      server.listen(where.port, '127.0.0.1', done);
     } else {
       server.listen(options.devPort ?? 3000, done);
     }
@@ -161,6 +176,77 @@ export function monoServe(server: Server, options: MonoServeOptions = {}): MonoA
       }
     },
   };
+}
+
+export type ListenTarget =
+  | { readonly kind: 'inherited'; readonly fd: number }
+  | { readonly kind: 'bind-retry'; readonly host: string | undefined; readonly port: number; readonly shutdownFile: string | undefined }
+  | { readonly kind: 'path'; readonly path: string }
+  | { readonly kind: 'loopback'; readonly port: number }
+  | { readonly kind: 'dev' };
+
+/** Where mono says to listen: an inherited socket (LISTEN_FDS, meant for this process), a port to take over, a socket path or a loopback port. */
+export function listenTarget(env: NodeJS.ProcessEnv, pid: number): ListenTarget {
+  const fds = env['LISTEN_FDS'];
+  if (fds !== undefined && /^[1-9]\d*$/.test(fds)) {
+    if (env['LISTEN_PID'] === String(pid)) return { kind: 'inherited', fd: 3 };
+    if (env['MONO_BIND_PORT'] === undefined && env['MONO_LISTEN'] === undefined && env['MONO_PORT'] === undefined) {
+      throw new Error(`mono runtime: the inherited socket (LISTEN_FDS) is meant for process ${env['LISTEN_PID'] ?? '(unnamed)'}, not this one (${pid}): start the server with exec from the Procfile line (for example "web: exec node server.mjs"), not through npm or another wrapper that stays in between`);
+    }
+  }
+  const bindPort = env['MONO_BIND_PORT'];
+  if (bindPort !== undefined && /^\d+$/.test(bindPort)) {
+    const host = env['MONO_BIND_HOST'];
+    const file = env['MONO_SHUTDOWN_FILE'];
+    return { kind: 'bind-retry', host: host === undefined || host === '' ? undefined : host.replace(/^\[(.*)\]$/, '$1'), port: Number(bindPort), shutdownFile: file === undefined || file === '' ? undefined : file };
+  }
+  const path = env['MONO_LISTEN'];
+  if (path !== undefined && path !== '') return { kind: 'path', path };
+  const port = env['MONO_PORT'];
+  if (port !== undefined && /^\d+$/.test(port)) return { kind: 'loopback', port: Number(port) };
+  return { kind: 'dev' };
+}
+
+function mtimeOf(file: string): number | undefined {
+  try {
+    return statSync(file).mtimeMs;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * handover.strategy bind-retry (the seed thread's protocol): tell the running version to let go of the port by touching the
+ * shutdown file, retry bind() until it has, then drain as soon as a later version touches the file.
+ */
+async function bindWithRetry(server: Server, where: Extract<ListenTarget, { kind: 'bind-retry' }>, options: MonoServeOptions, drain: () => void): Promise<void> {
+  const file = where.shutdownFile;
+  if (file !== undefined) writeFileSync(file, `${process.pid}\n`);
+  // Our own signal; a later version's is any change after it (read now, so one that comes while we bind is not missed).
+  const mine = file === undefined ? undefined : mtimeOf(file);
+  const end = Date.now() + (options.bindTimeoutMs ?? 120_000);
+  for (;;) {
+    const error = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
+      const onError = (e: NodeJS.ErrnoException): void => resolve(e);
+      server.once('error', onError);
+      server.listen({ port: where.port, ...(where.host === undefined ? {} : { host: where.host }), exclusive: true }, () => {
+        server.off('error', onError);
+        resolve(undefined);
+      });
+    });
+    if (error === undefined) break;
+    if (error.code !== 'EADDRINUSE' || Date.now() >= end) throw error;
+    await new Promise((r) => setTimeout(r, options.bindRetryMs ?? 10));
+  }
+  if (file === undefined) return;
+  const watch = setInterval(() => {
+    const now = mtimeOf(file);
+    if (now !== undefined && now !== mine) {
+      clearInterval(watch);
+      drain();
+    }
+  }, 20);
+  watch.unref();
 }
 
 /** A socket file left by a killed instance makes listen() fail with EADDRINUSE; a regular file is not ours to delete. */

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { before, test } from 'node:test';
 import type { BoxInfo } from '../../src/sandbox/index.js';
-import { appProject, type AppProject } from '../support/app.js';
+import { appProject, JOBS_SERVER, type AppProject } from '../support/app.js';
 import { bootBox, boxSsh } from '../support/box.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -170,32 +170,6 @@ test('rollback goes back to the release active before, under load with no failed
 });
 
 /** An app on mono/runtime: GET /job?ms=&tenant= starts a job that appends "done <release> <tenant>" to storage/jobs.log. */
-const JOBS_SERVER = `import http from 'node:http';
-import fs from 'node:fs';
-import { monoServe } from './runtime.mjs';
-const version = fs.readFileSync(new URL('./VERSION', import.meta.url), 'utf8').trim();
-const release = process.env.MONO_RELEASE;
-const server = http.createServer((req, res) => {
-  const url = new URL(req.url, 'http://app');
-  if (url.pathname === '/up') return res.end('up');
-  if (url.pathname === '/job') {
-    const tenant = url.searchParams.get('tenant') ?? undefined;
-    app.job(() => new Promise((r) => setTimeout(r, Number(url.searchParams.get('ms')))).then(() => fs.appendFileSync('storage/jobs.log', 'done ' + release + ' ' + tenant + '\\n')), { tenant });
-    return res.end('started on ' + release);
-  }
-  if (url.pathname === '/slow') return void setTimeout(() => res.end('slow done on ' + release), Number(url.searchParams.get('ms')));
-  res.end('version ' + version + ' release ' + release);
-});
-// An upgraded connection (as a WebSocket is): a tick with the release and the time every 500 ms until the client says bye.
-server.on('upgrade', (req, socket) => {
-  socket.write('HTTP/1.1 101 Switching Protocols\\r\\nUpgrade: mono-test\\r\\nConnection: Upgrade\\r\\n\\r\\n');
-  const tick = setInterval(() => socket.write('tick ' + release + ' ' + Date.now() + '\\n'), 500);
-  socket.on('data', (d) => { if (String(d).includes('bye')) socket.end(); });
-  socket.on('close', () => clearInterval(tick));
-  socket.on('error', () => clearInterval(tick));
-});
-const app = monoServe(server);
-`;
 
 /** A project for JOBS_SERVER on mono/runtime, with its own server name, set up and deployed once. */
 async function runtimeApp(name: string, yaml: string): Promise<{ app: AppProject; v1: string }> {

@@ -19,6 +19,34 @@ server.listen(listen);
 process.on('SIGTERM', () => server.close(() => process.exit(0)));
 `;
 
+/** An app on mono/runtime (runtime.mjs beside it): /job?ms=&tenant= starts a job, /slow?ms= answers late, upgrades tick. */
+export const JOBS_SERVER = `import http from 'node:http';
+import fs from 'node:fs';
+import { monoServe } from './runtime.mjs';
+const version = fs.readFileSync(new URL('./VERSION', import.meta.url), 'utf8').trim();
+const release = process.env.MONO_RELEASE;
+const server = http.createServer((req, res) => {
+  const url = new URL(req.url, 'http://app');
+  if (url.pathname === '/up') return res.end('up');
+  if (url.pathname === '/job') {
+    const tenant = url.searchParams.get('tenant') ?? undefined;
+    app.job(() => new Promise((r) => setTimeout(r, Number(url.searchParams.get('ms')))).then(() => fs.appendFileSync('storage/jobs.log', 'done ' + release + ' ' + tenant + '\\n')), { tenant });
+    return res.end('started on ' + release);
+  }
+  if (url.pathname === '/slow') return void setTimeout(() => res.end('slow done on ' + release), Number(url.searchParams.get('ms')));
+  res.end('version ' + version + ' release ' + release);
+});
+// An upgraded connection (as a WebSocket is): a tick with the release and the time every 500 ms until the client says bye.
+server.on('upgrade', (req, socket) => {
+  socket.write('HTTP/1.1 101 Switching Protocols\\r\\nUpgrade: mono-test\\r\\nConnection: Upgrade\\r\\n\\r\\n');
+  const tick = setInterval(() => socket.write('tick ' + release + ' ' + Date.now() + '\\n'), 500);
+  socket.on('data', (d) => { if (String(d).includes('bye')) socket.end(); });
+  socket.on('close', () => clearInterval(tick));
+  socket.on('error', () => clearInterval(tick));
+});
+const app = monoServe(server);
+`;
+
 /**
  * The box's own scheduler (mono cron) must not start a backup, a drill or a prune in the middle of a test that runs one
  * itself: those jobs are off unless the test sets its schedules. The read-only checks keep their defaults.

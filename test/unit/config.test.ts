@@ -31,7 +31,7 @@ const BASE = 'app: shop\nhost: root@203.0.113.7\n';
 
 test('a process type can have its own drain budget; the others keep drain_timeout', () => {
   const config = parseConfig(BASE + 'handover:\n  drain_timeout: 10m\n  drain_timeouts:\n    worker: 2h\n', join(project(), 'mono.yml'), {});
-  assert.deepEqual(config.handover, { drainTimeoutMs: 10 * 60_000, drainTimeoutsMs: { worker: 2 * 3600_000 }, verifyWindowMs: 5000, listen: 'socket', tenantPinTimeoutMs: 30 * 60_000 });
+  assert.deepEqual(config.handover, { drainTimeoutMs: 10 * 60_000, drainTimeoutsMs: { worker: 2 * 3600_000 }, verifyWindowMs: 5000, listen: 'socket', strategy: 'nginx', tenantPinTimeoutMs: 30 * 60_000 });
 });
 
 test('handover.tenant_key names the tenant by host, a header or a cookie', () => {
@@ -96,6 +96,17 @@ const TABLE: readonly (readonly [string, string, readonly string[]])[] = [
   ['keep zero releases', BASE + 'release:\n  keep: 0\n', ['release.keep: keep at least 1 release']],
   ['root as app user', BASE + 'user: root\n', ['user: the app must not run as root (hint: pick an unprivileged name; mono setup creates the user)']],
   ['no web process', BASE + 'processes:\n  worker: bin/worker\n', ['processes: there is no "web" process type, so nginx has nothing to send requests to (hint: add a line such as "web: bin/server" (it listens on $MONO_LISTEN))']],
+  ['socket strategy without an address', BASE + 'handover:\n  strategy: socket\n', ['handover.public_listen: is required with handover.strategy: socket (hint: give the port, or address:port, your clients connect to, for example 8080 or 0.0.0.0:80 (plain HTTP: mono checks the app there over HTTP))']],
+  ['public address with nginx in front', BASE + 'handover:\n  public_listen: 8080\n', ['handover.public_listen: is only used with handover.strategy socket or bind-retry (hint: remove it (with nginx in front, clients connect to nginx.listen), or set handover.strategy: socket)']],
+  [
+    'per-tenant cutover without a proxy',
+    BASE + 'handover:\n  strategy: socket\n  public_listen: 8080\n  tenant_key: header:X-Tenant\n',
+    [
+      "handover.tenant_key: per-tenant cutover is not possible with handover.strategy: socket: without a proxy nothing can send a tenant's requests to the old version while the new one serves the others (hint: use handover.strategy: nginx for per-tenant cutover, or remove handover.tenant_key (the old version still finishes its running jobs before it exits))",
+    ],
+  ],
+  ['bind-retry on a privileged port', BASE + 'handover:\n  strategy: bind-retry\n  public_listen: 80\n', ['handover.public_listen: port 80 needs a privilege the hardened unit does not give the app (binding below 1024) (hint: use handover.strategy: socket, where systemd binds the port and hands it over, or a port from 1024 up)']],
+  ['unknown strategy', BASE + 'handover:\n  strategy: proxy\n', ['handover.strategy: expected nginx, socket or bind-retry']],
   ['YAML syntax error', 'app: shop\n  host: [\n', ['line 1: YAML syntax: Nested mappings are not allowed in compact mappings (hint: check the indentation and quoting on that line)']],
 ];
 

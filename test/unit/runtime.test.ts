@@ -97,3 +97,47 @@ test('a drain lets in-flight requests and jobs finish, closes keep-alive connect
   assert.deepEqual([busy().jobs, busy().tenants, busy().draining], [0, {}, true]);
   keepAlive.destroy();
 });
+
+test('where to listen: an inherited socket only when LISTEN_PID is this process, then a port to take over, a socket path, a loopback port', async () => {
+  const { listenTarget } = await import('../../src/runtime/index.js');
+  assert.deepEqual(listenTarget({ LISTEN_FDS: '1', LISTEN_PID: '42', MONO_LISTEN: '/run/x.sock' }, 42), { kind: 'inherited', fd: 3 });
+  assert.deepEqual(listenTarget({ LISTEN_FDS: '1', LISTEN_PID: '41', MONO_LISTEN: '/run/x.sock' }, 42), { kind: 'path', path: '/run/x.sock' }, "another process's sockets");
+  assert.deepEqual(listenTarget({ LISTEN_FDS: '1', MONO_PORT: '2000' }, 42), { kind: 'loopback', port: 2000 }, 'no LISTEN_PID: not ours');
+  assert.deepEqual(listenTarget({ MONO_BIND_HOST: '', MONO_BIND_PORT: '8080', MONO_SHUTDOWN_FILE: '/run/x/shutdown.txt' }, 42), { kind: 'bind-retry', host: undefined, port: 8080, shutdownFile: '/run/x/shutdown.txt' });
+  assert.deepEqual(listenTarget({ MONO_BIND_HOST: '[::1]', MONO_BIND_PORT: '8080' }, 42), { kind: 'bind-retry', host: '::1', port: 8080, shutdownFile: undefined });
+  assert.deepEqual(listenTarget({}, 42), { kind: 'dev' });
+  assert.throws(() => listenTarget({ LISTEN_FDS: '1', LISTEN_PID: '41' }, 42), /meant for process 41, not this one \(42\): start the server with exec/);
+});
+
+test('bind-retry: a new version touches the shutdown file, the old one lets go of the port and drains, the new one takes it', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mono-runtime-'));
+  const port = await new Promise<number>((resolve) => {
+    const probe = http.createServer().listen(0, '127.0.0.1', () => {
+      const p = (probe.address() as { port: number }).port;
+      probe.close(() => resolve(p));
+    });
+  });
+  const env = (release: string): NodeJS.ProcessEnv => ({ MONO_BIND_HOST: '127.0.0.1', MONO_BIND_PORT: String(port), MONO_SHUTDOWN_FILE: join(dir, 'shutdown.txt'), MONO_RELEASE: release });
+  const exits: string[] = [];
+  const serve = (release: string) => monoServe(http.createServer((_req, res) => res.end(release)), { env: env(release), signals: [], exit: () => exits.push(release) });
+  const askPort = (): Promise<string> =>
+    new Promise((resolve, reject) => {
+      http.get({ host: '127.0.0.1', port, path: '/', agent: false }, (res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => (body += String(d)));
+        res.on('end', () => resolve(body));
+      }).on('error', reject);
+    });
+  const v1 = serve('v1');
+  await v1.listening;
+  assert.equal(await askPort(), 'v1');
+  const v2 = serve('v2');
+  await v2.listening;
+  await v1.drained;
+  assert.equal(v1.draining, true, 'v1 drains once v2 touched the file');
+  assert.equal(v2.draining, false, 'v2 does not react to its own touch');
+  assert.equal(await askPort(), 'v2');
+  assert.deepEqual(exits, ['v1']);
+  v2.drain();
+  await v2.drained;
+});

@@ -98,3 +98,25 @@ test('templates refuse unknown placeholders', () => {
 test('sections nest', () => {
   assert.equal(render('{{#a}}A{{#b}}B{{/b}}{{^b}}-{{/b}}{{/a}}', { a: true, b: false }, 't'), 'A-');
 });
+
+test('handover.strategy socket: the web unit inherits the public socket (fd 3 and stdin, non-blocking); a socket unit and its service', () => {
+  const files = renderSetupFiles(project('app: shop\nhost: root@h\nhandover:\n  strategy: socket\n  public_listen: 0.0.0.0:80\n'));
+  const web = files.units.find((u) => u.process === 'web')!;
+  expectFile('shop-web@.service-socket', web);
+  assert.doesNotMatch(web.content, /MONO_LISTEN|listen\.env/);
+  assert.ok(files.publicSocket !== undefined);
+  expectFile('shop-public.socket', files.publicSocket.socket);
+  expectFile('shop-public.service', files.publicSocket.service);
+  assert.match(files.publicSocket.socket.content, /^ListenStream=0\.0\.0\.0:80$/m);
+  const worker = files.units.find((u) => u.process === 'worker')!.content;
+  assert.doesNotMatch(worker, /Sockets=|<&3/, 'only the web process gets the socket');
+  assert.match(files.privHelper.content, /^WEB_LISTEN='socket'$/m);
+});
+
+test('handover.strategy bind-retry: the web unit is told the port and the shutdown file, and listens nowhere else', () => {
+  const files = renderSetupFiles(project('app: shop\nhost: root@h\nhandover:\n  strategy: bind-retry\n  public_listen: 8080\n'));
+  const web = files.units.find((u) => u.process === 'web')!.content;
+  assert.match(web, /^Environment=MONO_BIND_HOST= MONO_BIND_PORT=8080 MONO_SHUTDOWN_FILE=\/run\/shop\/shutdown\.txt$/m);
+  assert.doesNotMatch(web, /MONO_LISTEN|Sockets=/);
+  assert.equal(files.publicSocket, undefined);
+});

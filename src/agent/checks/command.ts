@@ -26,7 +26,7 @@ export const tlsHandler = agentHandler('check tls', async (ctx: Context, o: { ro
   return reportCheck(ctx, judgeTls(o.cert.map((file) => readCertificate(file, now)), { warnDays: parseCount(o.warnDays, '--warn-days'), now }));
 });
 
-export const healthHandler = agentHandler('check health', async (ctx: Context, o: { root?: string; app?: string; path?: string; nginxPort?: string; host?: string; nginxTls?: boolean; nginxAddress?: string; timeoutMs?: string }) => {
+export const healthHandler = agentHandler('check health', async (ctx: Context, o: { root?: string; app?: string; path?: string; nginxPort?: string; host?: string; nginxTls?: boolean; nginxAddress?: string; public?: boolean; timeoutMs?: string }) => {
   const root = requireRoot(o.root);
   const app = parseApp(o.app);
   if (app === undefined) throw new MonoError('USAGE', '--app is required');
@@ -37,11 +37,13 @@ export const healthHandler = agentHandler('check health', async (ctx: Context, o
   if (port === undefined && o.host !== undefined) throw new MonoError('USAGE', '--host is the Host header of the request through nginx: it needs --nginx-port');
   if (port !== undefined && (port < 1 || port > 65535)) throw new MonoError('USAGE', `--nginx-port must be a port (1-65535), got ${port}`);
   if (port === undefined && o.nginxTls === true) throw new MonoError('USAGE', '--nginx-tls asks nginx over HTTPS: it needs --nginx-port');
+  if (port === undefined && o.public === true) throw new MonoError('USAGE', '--public asks the app on its public address: it needs --nginx-port');
   const nginx = port === undefined ? {} : { nginx: { port, address: bracketless(o.nginxAddress ?? '127.0.0.1'), tls: o.nginxTls === true, ...(o.host === undefined ? {} : { host: o.host }) } };
   if (!deployed(agentPaths(root).current)) {
     return reportCheck(ctx, { check: 'health', status: 'ok', message: 'nothing to check: no release has been deployed yet', details: { path: o.path, probes: [] } });
   }
-  return reportCheck(ctx, await checkHealth({ socketPath: `/run/${app}/current.sock`, path: o.path, timeoutMs, ...nginx }));
+  // Without a proxy (handover.strategy socket, bind-retry) the app has no socket of its own: its public address is all there is.
+  return reportCheck(ctx, await checkHealth({ ...(o.public === true ? {} : { socketPath: `/run/${app}/current.sock` }), path: o.path, timeoutMs, ...nginx }));
 });
 
 export const lockHandler = agentHandler('check lock', async (ctx: Context, o: { root?: string; maxHeldMs?: string }) => {

@@ -1,4 +1,5 @@
-// The health check: GET <path> from the current release on its unix socket and, given a port, through nginx on loopback.
+// The health check: GET <path> from the current release on its unix socket and, given a port, through nginx on loopback;
+// without a proxy in front (no socket path), from the app on its public address.
 import { request } from 'node:http';
 import { request as requestTls } from 'node:https';
 import { errnoCode, errorMessage } from '../fs-errors.js';
@@ -16,7 +17,8 @@ export interface Probe {
 }
 
 export interface HealthOptions {
-  readonly socketPath: string;
+  /** The current release's socket; none when no proxy is in front: then `nginx` is the app's own public address. */
+  readonly socketPath?: string;
   readonly path: string;
   readonly timeoutMs: number;
   /** tls: nginx is asked over HTTPS (its certificate is not verified here: the tls job watches it). */
@@ -27,10 +29,10 @@ export const APP_HINT = 'see `mono status` and `mono logs` for the app\'s web pr
 export const NGINX_HINT = 'the app answers on its socket but not through nginx: check nginx (systemctl status nginx, its error log) and the Host name';
 
 export async function checkHealth(o: HealthOptions): Promise<CheckResult> {
-  const probes = [await probe('app', { socketPath: o.socketPath }, o)];
+  const probes = o.socketPath === undefined ? [] : [await probe('app', { socketPath: o.socketPath }, o)];
   if (o.nginx !== undefined) {
     const headers = o.nginx.host === undefined ? {} : { host: o.nginx.host };
-    probes.push(await probe('nginx', { host: o.nginx.address ?? '127.0.0.1', port: o.nginx.port, headers, tls: o.nginx.tls === true, ...(o.nginx.host === undefined ? {} : { servername: o.nginx.host }) }, o));
+    probes.push(await probe(o.socketPath === undefined ? 'app' : 'nginx', { host: o.nginx.address ?? '127.0.0.1', port: o.nginx.port, headers, tls: o.nginx.tls === true, ...(o.nginx.host === undefined ? {} : { servername: o.nginx.host }) }, o));
   }
   return judgeHealth(probes, o);
 }

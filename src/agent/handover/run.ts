@@ -4,7 +4,7 @@
 // tenants as their jobs finish, tells the old release to drain and waits until it has exited.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isMonoError } from '../../errors.js';
-import { retire, runningOthers, startNew, stopNew, SwitchedBackError, switchTo, verifyAfterSwitch } from '../../handover/activate.js';
+import { otherInstances, retire, startNew, stopNew, SwitchedBackError, switchTo, verifyAfterSwitch } from '../../handover/activate.js';
 import { waitForDrain } from '../../handover/drain-wait.js';
 import { currentReleaseNow } from '../../handover/route.js';
 import { TERMINAL, type HandoverSpec, type Pin } from '../../handover/spec.js';
@@ -139,7 +139,7 @@ async function movePinned(spec: HandoverSpec, previous: string, pins: Pin[], j: 
 async function retireOld(t: Transport, spec: HandoverSpec, dir: string, id: string, j: Journal): Promise<string[]> {
   const others = listStates(dir).filter((s) => s.id !== id && !TERMINAL.has(s.phase) && pidAlive(s.pid));
   const spared = new Set([spec.release, currentReleaseNow(spec.runDir), ...others.map((s) => s.release), ...others.flatMap((s) => s.pins.map((p) => p.release))]);
-  const old = (await runningOthers(t, spec.app, spec.release)).filter((i) => !spared.has(i.release));
+  const old = (await otherInstances(t, spec.app, spec.release)).filter((i) => !spared.has(i.release));
   return retire(t, spec, old, j);
 }
 

@@ -38,6 +38,7 @@ export function registerChecks(agent: Command): void {
     .option('--host <name>', 'the Host header (and TLS server name) of the request through nginx')
     .option('--nginx-address <ip>', 'the address nginx listens on', '127.0.0.1')
     .option('--nginx-tls', 'ask nginx over HTTPS (the certificate is not verified: the tls job watches it)')
+    .option('--public', 'no proxy in front (handover.strategy socket or bind-retry): --nginx-port and --nginx-address are where the app itself serves clients; no socket to ask')
     .option('--timeout-ms <n>', 'how long each request may take', '5000')
     .action(lazy(async () => (await commands()).healthHandler));
 

@@ -4,7 +4,7 @@ import { tlsCertificates } from '../../cron/jobs.js';
 import type { JobName } from '../../cron/names.js';
 import type { CronSpec, CronStep } from '../../cron/spec.js';
 import { backupFlags, backupsPruneFlags } from '../backup/flags.js';
-import { nginxProbe } from '../nginx-probe.js';
+import { frontProbe } from '../front-probe.js';
 import { drillSpecs } from '../restore/specs.js';
 import { layoutOf } from '../setup/layout.js';
 
@@ -36,8 +36,8 @@ export function jobSteps(config: Config, job: JobName): CronStep[] {
     case 'tls':
       return [step(['check', 'tls'], [...tlsCertificates(config).flatMap((f) => ['--cert', f]), '--warn-days', String(c.tls.warnDays)])];
     case 'health': {
-      const nginx = nginxProbe(config);
-      const target = ['--nginx-port', String(nginx.port), '--nginx-address', nginx.address, ...(nginx.scheme === 'https' ? ['--nginx-tls'] : []), '--host', nginx.host];
+      const front = frontProbe(config);
+      const target = ['--nginx-port', String(front.port), '--nginx-address', front.address, ...(front.scheme === 'https' ? ['--nginx-tls'] : []), '--host', front.host, ...(config.handover.strategy === 'nginx' ? [] : ['--public'])];
       return [step(['check', 'health'], ['--app', config.app, '--path', config.health.path, ...target, '--timeout-ms', String(Math.min(config.health.timeoutMs, 30_000))])];
     }
     case 'stale_lock':

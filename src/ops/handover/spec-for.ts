@@ -4,7 +4,7 @@ import { newHandoverId, type HandoverKind, type HandoverSpec } from '../../hando
 import { operator } from '../audit.js';
 import { drainTimeoutMs } from '../setup/render-files.js';
 import { layoutOf } from '../setup/layout.js';
-import { nginxProbe, nginxProbeUrl } from '../nginx-probe.js';
+import { frontProbe, frontProbeUrl } from '../front-probe.js';
 
 /** web first, so traffic can switch as soon as it is healthy; release is a one-off, not a unit. */
 export function orderedProcesses(processes: Readonly<Record<string, string>>): string[] {
@@ -23,7 +23,7 @@ export interface SpecRequest {
 export function handoverSpecFor(config: Config, r: SpecRequest): HandoverSpec {
   const L = layoutOf(config);
   const processes = r.processes ?? orderedProcesses(config.processes);
-  const nginx = nginxProbe(config);
+  const front = frontProbe(config);
   return {
     id: newHandoverId(r.release),
     kind: r.kind,
@@ -34,11 +34,12 @@ export function handoverSpecFor(config: Config, r: SpecRequest): HandoverSpec {
     release: r.release,
     processes,
     listen: config.handover.listen,
+    strategy: config.handover.strategy,
     healthPath: config.health.path,
     healthTimeoutMs: config.health.timeoutMs,
     verifyWindowMs: config.handover.verifyWindowMs,
     drainBudgetsMs: Object.fromEntries(processes.map((p) => [p, drainTimeoutMs(config, p)])),
-    confirm: { url: nginxProbeUrl(nginx, config.health.path), host: nginx.host },
+    confirm: { url: frontProbeUrl(front, config.health.path), host: front.host },
     ...(config.handover.tenantKey === undefined ? {} : { tenants: { dir: `${L.runDir}/tenants`, pinTimeoutMs: config.handover.tenantPinTimeoutMs } }),
     ...(r.keep === undefined ? {} : { keep: r.keep }),
     by: operator(),

@@ -37,6 +37,10 @@ export interface Layout {
   readonly cronUnit: string;
   readonly cronUnitName: string;
   readonly cronSpec: string;
+  /** handover.strategy: socket: the public listening socket and the service a socket unit needs. */
+  readonly publicSocket: string;
+  readonly publicSocketName: string;
+  readonly publicService: string;
   unit(process: string): string;
 }
 
@@ -69,6 +73,9 @@ export function layoutOf(config: Pick<Config, 'app' | 'root' | 'backups'>): Layo
     cronUnit: `/etc/systemd/system/${app}-cron.service`,
     cronUnitName: `${app}-cron.service`,
     cronSpec: `${root}/.mono/cron.json`,
+    publicSocket: `/etc/systemd/system/${app}-public.socket`,
+    publicSocketName: `${app}-public.socket`,
+    publicService: `/etc/systemd/system/${app}-public.service`,
     unit: (process: string) => `/etc/systemd/system/${app}-${process}@.service`,
   };
 }

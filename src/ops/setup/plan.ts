@@ -52,7 +52,6 @@ export function buildSetupPlan(inputs: SetupInputs): Step[] {
   const root = (path: string, mode: string) => ({ path, mode, owner: 'root', group: 'root' });
   const app = (path: string, mode: string) => ({ path, mode, owner: u, group: u });
   const stagingDir = L.staging;
-  const nginxCheckAndReload = { validateInstalled: nginxTest(), validationName: 'nginx -t', afterChange: [nginxReload()] };
 
   const steps: Step[] = [
     packagesStep(packageNeeds(facts, { age: config.backups.encryptRecipients.length > 0 })),
@@ -148,6 +147,13 @@ export function buildSetupPlan(inputs: SetupInputs): Step[] {
           unitFileStep('unit-bridge-service', `systemd unit ${config.app}-bridge@.service (forwards a release's socket to its port)`, files.bridge.service.path, files.bridge.service.content, stagingDir),
           unitFileStep('unit-bridge-socket', `systemd unit ${config.app}-bridge@.socket (nginx's socket for a web process on a port)`, files.bridge.socket.path, files.bridge.socket.content, stagingDir),
         ]),
+    // The socket's service first (verifying a socket unit looks for it), then the socket, which the web unit names.
+    ...(files.publicSocket === undefined
+      ? []
+      : [
+          unitFileStep('unit-public-service', `systemd unit ${config.app}-public.service (answers a connection while no web instance runs)`, files.publicSocket.service.path, files.publicSocket.service.content, stagingDir),
+          unitFileStep('unit-public-socket', `systemd unit ${L.publicSocketName} (the public socket, shared by every version of the web process)`, files.publicSocket.socket.path, files.publicSocket.socket.content, stagingDir),
+        ]),
     ...files.units.map((unit) => unitFileStep(`unit-${unit.process}`, `systemd unit ${config.app}-${unit.process}@.service (hardened)`, unit.path, unit.content, stagingDir)),
     unitFileStep('unit-current', `systemd unit ${L.currentUnitName} (restores the route to the current release after a boot)`, L.currentUnit, files.currentUnit.content, stagingDir),
     enabledUnitStep(L.currentUnitName),
@@ -155,6 +161,24 @@ export function buildSetupPlan(inputs: SetupInputs): Step[] {
     managedFileStep({ id: 'cron-spec', describe: `mono cron jobs ${L.cronSpec} (${config.jobs.map((j) => j.name).join(', ') || 'none'})`, path: L.cronSpec, content: cronSpecJson(cronSpec(config)), mode: '0600', owner: u, group: u, stagingDir }),
     unitFileStep('unit-cron', `systemd unit ${L.cronUnitName} (mono cron, the maintenance scheduler; hardened)`, L.cronUnit, files.cronUnit.content, stagingDir, [tryRestart(L.cronUnitName)]),
     runningUnitStep(L.cronUnitName),
+    // Without a proxy the app's own site must go: it would hold a port the app may now serve itself.
+    ...(config.handover.strategy === 'nginx'
+      ? nginxSteps(config, files, stagingDir)
+      : [
+          siteOffStep('nginx-site-off', `no nginx site for ${config.app} (handover.strategy: ${config.handover.strategy})`, L.nginxSiteLink),
+          // Debian's stock site holds port 80 on every address.
+          ...(config.handover.publicListen?.port === 80 ? [disableDefaultSite()] : []),
+        ]),
+  );
+
+  return steps;
+}
+
+/** The site, its include and its link; handover strategies without a proxy (socket, bind-retry) have none. */
+function nginxSteps(config: Config, files: RenderedSetupFiles, stagingDir: string): Step[] {
+  const L = layoutOf(config);
+  const nginxCheckAndReload = { validateInstalled: nginxTest(), validationName: 'nginx -t', afterChange: [nginxReload()] };
+  return [
     managedFileStep({ id: 'nginx-proxy', describe: `nginx include ${L.nginxProxy}`, path: L.nginxProxy, content: files.nginxProxy.content, mode: '0644', owner: 'root', group: 'root', stagingDir, ...nginxCheckAndReload }),
     managedFileStep({ id: 'nginx-site', describe: `nginx site ${L.nginxSite}`, path: L.nginxSite, content: files.nginxSite.content, mode: '0644', owner: 'root', group: 'root', stagingDir, ...nginxCheckAndReload }),
     ...(config.nginx.serverNames.includes('_') ? [disableDefaultSite()] : []),
@@ -167,17 +191,14 @@ export function buildSetupPlan(inputs: SetupInputs): Step[] {
       }
       await t.run(nginxReload());
     }),
-  );
-
-  return steps;
+  ];
 }
 
-/** The app claims default_server, so Debian's stock "Welcome to nginx" site must not be enabled beside it. */
-function disableDefaultSite(): Step {
-  const link = '/etc/nginx/sites-enabled/default';
+/** Removes an enabled nginx site (a link in sites-enabled), then tests and reloads nginx. */
+function siteOffStep(id: string, describe: string, link: string): Step {
   return {
-    id: 'nginx-default-off',
-    describe: "Debian's default nginx site disabled (the app is the default server)",
+    id,
+    describe,
     async check(t) {
       const out = await t.run(probe(['test', '-e', link], { okCodes: [0, 1] }));
       return out.code === 1 ? ok : needs(`${link} is enabled`);
@@ -188,6 +209,11 @@ function disableDefaultSite(): Step {
       await t.run(nginxReload());
     },
   };
+}
+
+/** The app claims default_server, so Debian's stock "Welcome to nginx" site must not be enabled beside it. */
+function disableDefaultSite(): Step {
+  return siteOffStep('nginx-default-off', "Debian's default nginx site disabled (the app is the default server)", '/etc/nginx/sites-enabled/default');
 }
 
 /** A service enabled at boot and running now. */

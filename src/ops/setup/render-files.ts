@@ -22,6 +22,8 @@ export interface RenderedSetupFiles {
   readonly cronUnit: RenderedFile;
   /** handover.listen: port: the socket and the forwarder that bridge /run/<app>/<release>.sock to the release's port. */
   readonly bridge?: { readonly socket: RenderedFile; readonly service: RenderedFile };
+  /** handover.strategy: socket: the public socket every version of the web process inherits, and the service it needs. */
+  readonly publicSocket?: { readonly socket: RenderedFile; readonly service: RenderedFile };
 }
 
 function listenText(l: ListenAddress): string {
@@ -41,6 +43,8 @@ export function drainTimeoutMs(config: Pick<Config, 'handover'>, process: string
 export function renderSetupFiles(config: Config): RenderedSetupFiles {
   const layout = layoutOf(config);
   const base = { app: config.app, app_ident: config.app.replaceAll('-', '_'), user: config.user, root: config.root, nginx_group: NGINX_GROUP };
+  const { strategy, publicListen } = config.handover;
+  const publicValues = { ...base, public_listen: publicListen === undefined ? '' : listenText(publicListen) };
   const units = serviceProcesses(config).map((process) => ({
     process,
     ...renderFile(
@@ -50,7 +54,13 @@ export function renderSetupFiles(config: Config): RenderedSetupFiles {
         ...base,
         process,
         web: process === 'web',
-        web_socket: config.handover.listen === 'socket',
+        ...publicValues,
+        public_host: publicListen?.address ?? '',
+        public_port: publicListen?.port ?? 0,
+        web_shared_socket: process === 'web' && strategy === 'socket',
+        web_bind_retry: strategy === 'bind-retry',
+        web_socket: strategy === 'nginx' && config.handover.listen === 'socket',
+        web_port: strategy === 'nginx' && config.handover.listen === 'port',
         start_timeout_s: Math.ceil(config.health.timeoutMs / 1000) + 30,
         // The unit's stop timeout must cover the whole drain budget: nothing is killed before it ends.
         drain_timeout_s: Math.ceil(drainTimeoutMs(config, process) / 1000) + 60,
@@ -79,11 +89,19 @@ export function renderSetupFiles(config: Config): RenderedSetupFiles {
     nginxSite: renderFile('nginx/site.conf', layout.nginxSite, nginxValues, config.dir),
     nginxProxy: renderFile('nginx/proxy.conf', layout.nginxProxy, nginxValues, config.dir),
     sudoers: renderFile('sudo/sudoers', layout.sudoers, { ...base, helper: layout.privHelper }, config.dir),
-    privHelper: renderFile('sudo/priv.sh', layout.privHelper, { ...base, processes: serviceProcesses(config).join(' '), agent_bin: AGENT_BIN, web_listen: config.handover.listen }, config.dir),
+    privHelper: renderFile('sudo/priv.sh', layout.privHelper, { ...base, processes: serviceProcesses(config).join(' '), agent_bin: AGENT_BIN, web_listen: strategy === 'nginx' ? config.handover.listen : strategy }, config.dir),
     tmpfiles: renderFile('systemd/tmpfiles.conf', layout.tmpfiles, base, config.dir),
     currentUnit: renderFile('systemd/current.service', layout.currentUnit, base, config.dir),
     cronUnit: renderFile('systemd/cron.service', layout.cronUnit, { ...base, agent_bin: AGENT_BIN, backups: config.backups.dir }, config.dir),
-    ...(config.handover.listen === 'port'
+    ...(strategy === 'socket'
+      ? {
+          publicSocket: {
+            socket: renderFile('systemd/public.socket', layout.publicSocket, publicValues, config.dir),
+            service: renderFile('systemd/public.service', layout.publicService, publicValues, config.dir),
+          },
+        }
+      : {}),
+    ...(strategy === 'nginx' && config.handover.listen === 'port'
       ? {
           bridge: {
             socket: renderFile('systemd/bridge@.socket', `/etc/systemd/system/${config.app}-bridge@.socket`, base, config.dir),

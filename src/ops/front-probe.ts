@@ -1,8 +1,9 @@
-// How the box itself reaches this app through nginx (the handover's confirmation, the health job): the HTTPS listener
-// when the site has TLS, on nginx's listen address, or on loopback when nginx listens on every address.
+// How the box itself reaches this app the way clients do (the handover's confirmation, the health job): through nginx (its
+// HTTPS listener when the site has TLS), or on handover.public_listen when no proxy is in front; on loopback when that
+// listens on every address.
 import type { Config, ListenAddress } from '../config/types.js';
 
-export interface NginxProbe {
+export interface FrontProbe {
   readonly scheme: 'http' | 'https';
   /** An address to connect to; IPv6 in brackets. */
   readonly address: string;
@@ -18,13 +19,15 @@ function loopbackAddress(l: ListenAddress): string {
   return a.includes(':') && !a.startsWith('[') ? `[${a}]` : a;
 }
 
-export function nginxProbe(config: Config): NginxProbe {
+export function frontProbe(config: Config): FrontProbe {
+  const direct = config.handover.strategy === 'nginx' ? undefined : config.handover.publicListen;
+  if (direct !== undefined) return { scheme: 'http', address: loopbackAddress(direct), port: direct.port, host: 'localhost' };
   const tls = config.nginx.tls;
   const listen = tls?.listen ?? config.nginx.listen;
   const host = config.nginx.serverNames.find((n) => n !== '_' && !n.includes('*') && !n.startsWith('~')) ?? 'localhost';
   return { scheme: tls === undefined ? 'http' : 'https', address: loopbackAddress(listen), port: listen.port, host };
 }
 
-export function nginxProbeUrl(p: NginxProbe, path: string): string {
+export function frontProbeUrl(p: FrontProbe, path: string): string {
   return `${p.scheme}://${p.address}:${p.port}${path}`;
 }
