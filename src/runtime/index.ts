@@ -8,6 +8,7 @@
 // It runs on the box's Node (Debian 12: Node 18), so it uses nothing newer. No dependencies.
 import { lstatSync, mkdirSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import net from 'node:net';
 
 export interface MonoServeOptions {
   /** The environment mono gave the process (default: process.env). */
@@ -22,6 +23,13 @@ export interface MonoServeOptions {
   readonly signals?: readonly NodeJS.Signals[];
   /** While draining, idle keep-alive connections are closed this often (ms). Default 250. */
   readonly idleSweepMs?: number;
+  /**
+   * The first sweep waits this long after the drain starts (ms). Default 1000. A client on a keep-alive connection that
+   * sends its next request meanwhile gets an answer with Connection: close and reconnects (to the new version, when the
+   * socket is shared), instead of racing a close of its connection, which it would see as a reset. After it, only
+   * connections idle since before the drain are closed, as their keep-alive timeout would.
+   */
+  readonly drainIdleGraceMs?: number;
   /** handover.strategy bind-retry: how often bind() is tried again while the old version holds the port (ms). Default 10. */
   readonly bindRetryMs?: number;
   /** handover.strategy bind-retry: give up binding after this long (ms). Default 120000. */
@@ -104,8 +112,9 @@ export function monoServe(server: Server, options: MonoServeOptions = {}): MonoA
     draining = true;
     report();
     options.onDrain?.();
-    // Stop accepting; the callback runs once every connection has ended.
-    server.close(() => {
+    // Stop accepting; the callback runs once every connection has ended. net's close, not http's: from Node 19 on, http's
+    // also closes idle keep-alive connections at once, which races clients sending their next request on them (a reset).
+    net.Server.prototype.close.call(server, () => {
       serverClosed = true;
       maybeDone();
     });
@@ -113,8 +122,11 @@ export function monoServe(server: Server, options: MonoServeOptions = {}): MonoA
     const closeIdle = (): void => {
       if (typeof server.closeIdleConnections === 'function') server.closeIdleConnections();
     };
-    closeIdle();
-    sweep = setInterval(closeIdle, options.idleSweepMs ?? 250);
+    sweep = setTimeout(() => {
+      closeIdle();
+      sweep = setInterval(closeIdle, options.idleSweepMs ?? 250);
+      sweep.unref();
+    }, options.drainIdleGraceMs ?? 1000);
     sweep.unref();
   };
   for (const signal of options.signals ?? (['SIGTERM', 'SIGINT'] as const)) process.on(signal, drain);

@@ -98,6 +98,34 @@ test('a drain lets in-flight requests and jobs finish, closes keep-alive connect
   keepAlive.destroy();
 });
 
+test('keep-alive clients sending back to back across a drain see no reset: each gets Connection: close, then the server goes', async () => {
+  const { env, socket } = setup();
+  let exited = false;
+  const app = monoServe(http.createServer((_req, res) => res.end('ok')), { env, signals: [], exit: () => (exited = true), idleSweepMs: 5 });
+  await app.listening;
+  const errors: string[] = [];
+  const clients = Array.from({ length: 4 }, async () => {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    let answered = 0;
+    // Until the server says it closes this connection: the client's next request would go to a new connection.
+    for (;;) {
+      const r = await get(socket, '/', agent).catch((e: NodeJS.ErrnoException) => void errors.push(e.code ?? String(e)));
+      if (r === undefined) break;
+      answered++;
+      if (r.connection === 'close') break;
+    }
+    agent.destroy();
+    return answered;
+  });
+  await sleep(150);
+  app.drain();
+  const answered = await Promise.all(clients);
+  await app.drained;
+  assert.deepEqual(errors, [], 'no request was reset');
+  assert.ok(answered.every((n) => n > 5), `every client was busy across the drain (${answered.join(', ')})`);
+  assert.equal(exited, true);
+});
+
 test('where to listen: an inherited socket only when LISTEN_PID is this process, then a port to take over, a socket path, a loopback port', async () => {
   const { listenTarget } = await import('../../src/runtime/index.js');
   assert.deepEqual(listenTarget({ LISTEN_FDS: '1', LISTEN_PID: '42', MONO_LISTEN: '/run/x.sock' }, 42), { kind: 'inherited', fd: 3 });
