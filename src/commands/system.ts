@@ -81,6 +81,11 @@ export function enableNow(unit: string): Cmd {
   return change(['systemctl', 'enable', '--now', unit], { privileged: true });
 }
 
+/** Stops a unit now; a unit that is not loaded (5) is already stopped. */
+export function stopUnit(unit: string): Cmd {
+  return change(['systemctl', 'stop', unit], { privileged: true, okCodes: [0, 5] });
+}
+
 /** Restarts a unit if it runs (a new agent for the mono cron service); does nothing when it is stopped or not installed yet (5). */
 export function tryRestart(unit: string): Cmd {
   return change(['systemctl', 'try-restart', unit], { privileged: true, okCodes: [0, 5] });

@@ -42,7 +42,11 @@ export function crossFieldProblems(config: Config, raw: RawConfig): Problem[] {
   }
   problems.push(...strategyProblems(config));
   if (Object.keys(config.processes).length > 0 && config.processes['web'] === undefined) {
-    problems.push(problem(processSource, 'there is no "web" process type, so nginx has nothing to send requests to', 'add a line such as "web: bin/server" (it listens on $MONO_LISTEN)'));
+    const noWeb =
+      config.handover.strategy === 'nginx'
+        ? problem(processSource, 'there is no "web" process type, so nginx has nothing to send requests to', 'add a line such as "web: bin/server" (it listens on $MONO_LISTEN)')
+        : problem(processSource, `there is no "web" process type, so nothing serves handover.public_listen (handover.strategy: ${config.handover.strategy})`, 'add a line such as "web: bin/server" (mono/runtime finds where to listen by itself)');
+    problems.push(noWeb);
   }
   for (const [job, setting] of Object.entries(raw.schedules)) {
     const expression = typeof setting === 'object' ? setting.cron : setting;

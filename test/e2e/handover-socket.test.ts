@@ -1,8 +1,9 @@
 // Handovers without a proxy against a real box: handover.strategy socket (one listening socket, held by systemd, passed to
 // every version) under continuous load, and bind-retry (the seed thread's protocol), both with mono/runtime.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
+import { join } from 'node:path';
 import { before, test } from 'node:test';
 import type { BoxInfo } from '../../src/sandbox/index.js';
 import { appProject, JOBS_SERVER, type AppProject } from '../support/app.js';
@@ -119,6 +120,32 @@ test('socket: a new version that crashes at start is stopped; the old one never 
   assert.equal(await get('/'), `version 1 release ${v1}`);
   const units = await boxSsh(box, `systemctl list-units --all --plain --no-legend 'sockbad-web@*' | awk '$3 == "active" {print $1}'`);
   assert.equal(units.stdout.trim(), `sockbad-web@${v1}.service`, `${port}`);
+});
+
+test('socket back to nginx: setup stops and removes the public socket; the running version accepts on its copy until a deploy behind nginx drains it', async () => {
+  const { app, port, v1, get } = await noProxyApp('sockback', 'socket');
+  assert.equal(await get('/job?ms=8000&tenant=acme'), `started on ${v1}`);
+  const yml = join(app.dir, 'mono.yml');
+  writeFileSync(yml, readFileSync(yml, 'utf8').replace(/^ {2}strategy: socket\n {2}public_listen: .*\n/m, ''));
+  const setup = await mono(['setup'], { cwd: app.dir });
+  assert.equal(setup.code, 0, setup.stderr);
+  assert.match(setup.stderr, /^ {2}change +no public socket for sockback \(handover\.strategy: nginx\) \(\/etc\/systemd\/system\/sockback-public\.socket and \/etc\/systemd\/system\/sockback-public\.service installed\)$/m);
+  const left = await boxSsh(box, `systemctl is-active sockback-public.socket; ls /etc/systemd/system | grep -c '^sockback-public\\.'; systemctl is-active sockback-web@${v1}`);
+  assert.deepEqual(left.stdout.trim().split('\n'), ['inactive', '0', 'active']);
+  assert.equal(await get('/'), `version 1 release ${v1}`, 'the running version still accepts on its own copy of the socket');
+
+  app.write('VERSION', '2\n');
+  const second = await mono(['deploy', '--json'], { cwd: app.dir });
+  assert.equal(second.code, 0, second.stderr);
+  const v2 = deployed(second.stdout);
+  const viaNginx = await boxSsh(box, `curl -s --max-time 5 http://127.0.0.1:${box.httpPort}/`);
+  assert.equal(viaNginx.stdout.trim(), `version 2 release ${v2}`);
+  // v1 finishes its job, exits by itself, and only then is the public port closed.
+  const after = await boxSsh(box, `for i in $(seq 40); do [ "$(systemctl is-active sockback-web@${v1})" = inactive ] && break; sleep 1; done; cat /srv/sockback/shared/storage/jobs.log; systemctl show -P Result sockback-web@${v1}; curl -s -o /dev/null -w '%{http_code}' --max-time 5 http://127.0.0.1:${port}/ || true`, { timeoutMs: 60_000 });
+  assert.deepEqual(after.stdout.trim().split('\n'), [`done ${v1} acme`, 'success', '000']);
+  const again = await mono(['setup'], { cwd: app.dir });
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stderr, /^ {2}ok +no public socket for sockback/m);
 });
 
 test('bind-retry: the new version touches the shutdown file and takes the port over; the old one finishes its job and exits', async (t) => {

@@ -96,6 +96,7 @@ const TABLE: readonly (readonly [string, string, readonly string[]])[] = [
   ['keep zero releases', BASE + 'release:\n  keep: 0\n', ['release.keep: keep at least 1 release']],
   ['root as app user', BASE + 'user: root\n', ['user: the app must not run as root (hint: pick an unprivileged name; mono setup creates the user)']],
   ['no web process', BASE + 'processes:\n  worker: bin/worker\n', ['processes: there is no "web" process type, so nginx has nothing to send requests to (hint: add a line such as "web: bin/server" (it listens on $MONO_LISTEN))']],
+  ['no web process without a proxy', BASE + 'processes:\n  worker: bin/worker\nhandover:\n  strategy: socket\n  public_listen: 8080\n', ['processes: there is no "web" process type, so nothing serves handover.public_listen (handover.strategy: socket) (hint: add a line such as "web: bin/server" (mono/runtime finds where to listen by itself))']],
   ['socket strategy without an address', BASE + 'handover:\n  strategy: socket\n', ['handover.public_listen: is required with handover.strategy: socket (hint: give the port, or address:port, your clients connect to, for example 8080 or 0.0.0.0:80 (plain HTTP: mono checks the app there over HTTP))']],
   ['public address with nginx in front', BASE + 'handover:\n  public_listen: 8080\n', ['handover.public_listen: is only used with handover.strategy socket or bind-retry (hint: remove it (with nginx in front, clients connect to nginx.listen), or set handover.strategy: socket)']],
   [

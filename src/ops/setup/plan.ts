@@ -1,12 +1,12 @@
 // The setup plan as data: the ordered steps that turn a fresh Debian/Ubuntu box into a ready one.
 import { backupKeyStep } from './backup-key-step.js';
 import { boxIdentityPath } from '../../agent/backup/encryption.js';
-import { symlink, readLink, removeFile } from '../../commands/files.js';
+import { pathsState, symlink, readLink, removeFile } from '../../commands/files.js';
 import { daemonReload, nginxReload, nginxTest, runAgentVersion, systemdVerify, visudoCheck } from '../../commands/system.js';
 import { probe, type Cmd } from '../../commands/cmd.js';
 import type { Config } from '../../config/types.js';
 import { needs, ok, type Step } from '../../plan/step.js';
-import { enableNow, enableUnit, isActive, isEnabled, tryRestart } from '../../commands/system.js';
+import { enableNow, enableUnit, isActive, isEnabled, stopUnit, tryRestart } from '../../commands/system.js';
 import { cronSpecJson } from '../../cron/spec.js';
 import { cronSpec } from '../cron/plan.js';
 import type { BoxFacts } from './facts.js';
@@ -161,6 +161,8 @@ export function buildSetupPlan(inputs: SetupInputs): Step[] {
     managedFileStep({ id: 'cron-spec', describe: `mono cron jobs ${L.cronSpec} (${config.jobs.map((j) => j.name).join(', ') || 'none'})`, path: L.cronSpec, content: cronSpecJson(cronSpec(config)), mode: '0600', owner: u, group: u, stagingDir }),
     unitFileStep('unit-cron', `systemd unit ${L.cronUnitName} (mono cron, the maintenance scheduler; hardened)`, L.cronUnit, files.cronUnit.content, stagingDir, [tryRestart(L.cronUnitName)]),
     runningUnitStep(L.cronUnitName),
+    // Only strategy socket has a public socket: one left from before would hold the port nginx or the app now binds.
+    ...(config.handover.strategy === 'socket' ? [] : [publicSocketOffStep(config)]),
     // Without a proxy the app's own site must go: it would hold a port the app may now serve itself.
     ...(config.handover.strategy === 'nginx'
       ? nginxSteps(config, files, stagingDir)
@@ -192,6 +194,32 @@ function nginxSteps(config: Config, files: RenderedSetupFiles, stagingDir: strin
       await t.run(nginxReload());
     }),
   ];
+}
+
+/**
+ * Leaving strategy socket: its socket unit is stopped and both public units are removed. A version still running keeps its
+ * own copy of the socket, and accepts on it until it is retired and has drained (mono deploy does that).
+ */
+function publicSocketOffStep(config: Config): Step {
+  const L = layoutOf(config);
+  const files = [L.publicSocket, L.publicService];
+  return {
+    id: 'public-socket-off',
+    describe: `no public socket for ${config.app} (handover.strategy: ${config.handover.strategy})`,
+    async check(t) {
+      const out = (await t.run(pathsState(files))).stdout;
+      const present = out
+        .split('\n')
+        .filter((line) => line !== '' && !line.endsWith('\tmissing'))
+        .map((line) => line.split('\t')[0]);
+      return present.length === 0 ? ok : needs(`${present.join(' and ')} installed`);
+    },
+    async apply(t) {
+      await t.run(stopUnit(L.publicSocketName));
+      for (const file of files) await t.run(removeFile(file));
+      await t.run(daemonReload());
+    },
+  };
 }
 
 /** Removes an enabled nginx site (a link in sites-enabled), then tests and reloads nginx. */
