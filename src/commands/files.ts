@@ -21,6 +21,16 @@ export function pathsState(paths: readonly string[]): Cmd {
   });
 }
 
+/** The output of pathsState: each path's "<mode> <owner> <group> <type>", or "missing". */
+export function parsePathsState(stdout: string): Map<string, string> {
+  return new Map(
+    stdout
+      .split('\n')
+      .filter((line) => line.includes('\t'))
+      .map((line) => line.split('\t') as [string, string]),
+  );
+}
+
 export function ensureDir(path: string, mode: string, owner: string, group: string): Cmd {
   return shellScript('set -e; mkdir -p -- "$1"; chown -- "$2:$3" "$1"; chmod -- "$4" "$1"', [path, owner, group, mode], { privileged: true, mutates: true });
 }

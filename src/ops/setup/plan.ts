@@ -1,12 +1,11 @@
 // The setup plan as data: the ordered steps that turn a fresh Debian/Ubuntu box into a ready one.
 import { backupKeyStep } from './backup-key-step.js';
 import { boxIdentityPath } from '../../agent/backup/encryption.js';
-import { pathsState, symlink, readLink, removeFile } from '../../commands/files.js';
-import { daemonReload, nginxReload, nginxTest, runAgentVersion, systemdVerify, visudoCheck } from '../../commands/system.js';
+import { parsePathsState, pathsState, symlink, readLink, removeFile } from '../../commands/files.js';
 import { probe, type Cmd } from '../../commands/cmd.js';
 import type { Config } from '../../config/types.js';
 import { needs, ok, type Step } from '../../plan/step.js';
-import { enableNow, enableUnit, isActive, isEnabled, stopUnit, tryRestart } from '../../commands/system.js';
+import { daemonReload, enableNow, enableUnit, isActive, isEnabled, nginxReload, nginxTest, runAgentVersion, stopUnit, systemdVerify, tryRestart, visudoCheck } from '../../commands/system.js';
 import { cronSpecJson } from '../../cron/spec.js';
 import { cronSpec } from '../cron/plan.js';
 import type { BoxFacts } from './facts.js';
@@ -207,11 +206,8 @@ function publicSocketOffStep(config: Config): Step {
     id: 'public-socket-off',
     describe: `no public socket for ${config.app} (handover.strategy: ${config.handover.strategy})`,
     async check(t) {
-      const out = (await t.run(pathsState(files))).stdout;
-      const present = out
-        .split('\n')
-        .filter((line) => line !== '' && !line.endsWith('\tmissing'))
-        .map((line) => line.split('\t')[0]);
+      const state = parsePathsState((await t.run(pathsState(files))).stdout);
+      const present = files.filter((file) => (state.get(file) ?? 'missing') !== 'missing');
       return present.length === 0 ? ok : needs(`${present.join(' and ')} installed`);
     },
     async apply(t) {

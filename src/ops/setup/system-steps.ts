@@ -1,5 +1,5 @@
 // Setup steps that are not plain files: apt packages, the deploy user, folders, the env file, the agent check.
-import { ensureDir, ensureFile, pathsState } from '../../commands/files.js';
+import { ensureDir, ensureFile, parsePathsState, pathsState } from '../../commands/files.js';
 import { addSystemUser, aptInstall, aptUpdate, disablePassword, getUser, nodeVersion, packageStatus, passwordField, tmpfilesCreate } from '../../commands/system.js';
 import { MonoError } from '../../errors.js';
 import { needs, ok, type CheckResult, type Step } from '../../plan/step.js';
@@ -75,8 +75,7 @@ export interface DirSpec {
 
 export function foldersStep(dirs: readonly DirSpec[], id = 'folders', describe = 'folders and their owners'): Step {
   const wrong = async (t: Transport): Promise<{ dir: DirSpec; why: string }[]> => {
-    const out = (await t.run(pathsState(dirs.map((d) => d.path)))).stdout;
-    const seen = new Map(out.split('\n').filter((l) => l.includes('\t')).map((l) => l.split('\t') as [string, string]));
+    const seen = parsePathsState((await t.run(pathsState(dirs.map((d) => d.path)))).stdout);
     return dirs.flatMap((dir) => {
       const s = seen.get(dir.path);
       if (s === undefined || s === 'missing') return [{ dir, why: `${dir.path} missing` }];
@@ -101,7 +100,7 @@ export function foldersStep(dirs: readonly DirSpec[], id = 'folders', describe =
 
 /** A private file of the app user: it exists, 0600, owned by user:user (its content is never read here). */
 export async function privateFileState(t: Transport, path: string, user: string): Promise<CheckResult> {
-  const line = (await t.run(pathsState([path]))).stdout.trim().split('\t')[1] ?? 'missing';
+  const line = parsePathsState((await t.run(pathsState([path]))).stdout).get(path) ?? 'missing';
   if (line === 'missing') return needs('missing');
   const [mode = '', owner, group] = line.split(' ');
   return sameMode(mode, '0600') && owner === user && group === user ? ok : needs(`is ${mode} ${owner}:${group}`);
